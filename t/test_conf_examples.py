@@ -1,0 +1,38 @@
+"""Every file in conf-examples/ is a complete nginx.conf that loads and serves.
+The test changes only what must differ on a test machine: the module path,
+ports, the upstream's address, and where pid and logs go."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from harness import client
+from harness.nginx import REPO
+
+EXAMPLES = sorted((REPO / "conf-examples").glob("*.conf"))
+
+
+def localize(text, module, upstream_address):
+    text = text.replace("load_module modules/ngx_http_datadog_module.so;",
+                        f"load_module {module};\n"
+                        "daemon off;\npid @PREFIX@/nginx.pid;\n"
+                        "error_log @PREFIX@/logs/error.log info;")
+    text = re.sub(r"\blisten 8080\b", "listen 127.0.0.1:@PORT@", text)
+    return text.replace("127.0.0.1:8000", upstream_address)
+
+
+def test_there_are_examples():
+    assert EXAMPLES, "conf-examples/ is empty"
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
+def test_conf_example_loads_and_serves(example, nginx_factory, built_module, upstream):
+    conf = localize(example.read_text(), built_module, upstream.address)
+    assert f"load_module {built_module};" in conf, "examples load the module as modules/ngx_http_datadog_module.so"
+    server = nginx_factory(conf=conf)
+    code, output = server.test_config()
+    assert code == 0, output
+    server.start()
+    reply = client.get(server.port, "/")
+    assert reply.status == 200, reply.text
