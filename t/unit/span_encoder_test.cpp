@@ -1,0 +1,115 @@
+// Expected bytes are written out by hand from the msgpack spec, not produced
+// by the encoder under test.
+#include "trace/span_encoder.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "trace/msgpack_writer.hpp"
+
+using namespace datadog::trace;
+
+namespace {
+
+std::string bytes(std::initializer_list<int> values) {
+  std::string out;
+  for (int v : values) out.push_back(static_cast<char>(v));
+  return out;
+}
+
+std::string key(std::string_view name) {
+  return bytes({0xa0 | static_cast<int>(name.size())}) + std::string(name);
+}
+
+}  // namespace
+
+TEST(SpanEncoder, MinimalSpanIsTheTwelveFieldMapWithAgentTypes) {
+  const Meta meta[] = {{"component", "nginx"}};
+  const Metric metrics[] = {{"_sampling_priority_v1", 1.0}};
+  SpanRecord span;
+  span.service = "svc";
+  span.name = "nginx.request";
+  span.resource = "GET /";
+  span.type = "web";
+  span.trace_id = TraceId{0xaaaa, 0x0102030405060708ULL};
+  span.span_id = 0x1112131415161718ULL;
+  span.parent_id = 0;
+  span.start_ns = 1'700'000'000'000'000'000;
+  span.duration_ns = 1500;
+  span.error = true;
+  span.meta = meta;
+  span.metrics = metrics;
+
+  std::string out;
+  encode_span(out, span);
+
+  std::string expected = bytes({0x8c});
+  expected += key("service") + key("svc");
+  expected += key("name") + key("nginx.request");
+  expected += key("resource") + key("GET /");
+  expected += key("type") + key("web");
+  expected += key("trace_id") + bytes({0xcf, 1, 2, 3, 4, 5, 6, 7, 8});  // low 64 bits only
+  expected += key("span_id") + bytes({0xcf, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18});
+  expected += key("parent_id") + bytes({0xcf, 0, 0, 0, 0, 0, 0, 0, 0});
+  // 1.7e18 = 0x17979CFE362A0000
+  expected += key("start") + bytes({0xd3, 0x17, 0x97, 0x9c, 0xfe, 0x36, 0x2a, 0x00, 0x00});
+  expected += key("duration") + bytes({0xd3, 0, 0, 0, 0, 0, 0, 0x05, 0xdc});
+  expected += key("error") + bytes({0x01});
+  expected += key("meta") + bytes({0x81}) + key("component") + key("nginx");
+  // 1.0 as IEEE 754 double: 0x3FF0000000000000
+  expected += key("metrics") + bytes({0x81}) + bytes({0xb5}) + "_sampling_priority_v1" +
+              bytes({0xcb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0});
+  EXPECT_EQ(out, expected);
+}
+
+TEST(SpanEncoder, EmptyResourceBecomesTheName) {
+  SpanRecord span;
+  span.name = "nginx.request";
+  std::string out;
+  encode_span(out, span);
+  EXPECT_NE(out.find(key("resource") + key("nginx.request")), std::string::npos);
+}
+
+TEST(SpanEncoder, TraceIsAnArrayOfItsSpans) {
+  SpanRecord spans[2];
+  std::string out;
+  encode_trace(out, spans);
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(static_cast<unsigned char>(out[0]), 0x92);
+  EXPECT_EQ(static_cast<unsigned char>(out[1]), 0x8c);
+}
+
+TEST(MsgpackWriter, StringHeadersAtEachBoundary) {
+  const struct {
+    std::size_t size;
+    std::string header;
+  } cases[] = {
+      {31, bytes({0xbf})},
+      {32, bytes({0xd9, 32})},
+      {255, bytes({0xd9, 0xff})},
+      {256, bytes({0xda, 0x01, 0x00})},
+      {65535, bytes({0xda, 0xff, 0xff})},
+      {65536, bytes({0xdb, 0x00, 0x01, 0x00, 0x00})},
+  };
+  for (const auto& c : cases) {
+    std::string out;
+    msgpack::write_str(out, std::string(c.size, 'x'));
+    EXPECT_EQ(out.substr(0, c.header.size()), c.header) << c.size;
+    EXPECT_EQ(out.size(), c.header.size() + c.size) << c.size;
+  }
+}
+
+TEST(MsgpackWriter, ArrayAndMapHeadersAtEachBoundary) {
+  std::string out;
+  msgpack::write_array_header(out, 15);
+  msgpack::write_array_header(out, 16);
+  msgpack::write_array_header(out, 65535);
+  msgpack::write_array_header(out, 65536);
+  EXPECT_EQ(out, bytes({0x9f, 0xdc, 0x00, 0x10, 0xdc, 0xff, 0xff, 0xdd, 0x00, 0x01, 0x00, 0x00}));
+  out.clear();
+  msgpack::write_map_header(out, 15);
+  msgpack::write_map_header(out, 16);
+  msgpack::write_map_header(out, 65536);
+  EXPECT_EQ(out, bytes({0x8f, 0xde, 0x00, 0x10, 0xdf, 0x00, 0x01, 0x00, 0x00}));
+}
