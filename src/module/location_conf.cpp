@@ -20,6 +20,15 @@ char* merge_location_conf(ngx_conf_t*, void* parent_ptr, void* child_ptr) noexce
   // On by default, as in DataDog's nginx-datadog: loading the module traces
   // every request unless told otherwise.
   ngx_conf_merge_value(child->tracing, parent->tracing, 1);
+  ngx_conf_merge_str_value(child->service_name, parent->service_name, "nginx");
+  ngx_conf_merge_str_value(child->environment, parent->environment, "");
+  ngx_conf_merge_str_value(child->version, parent->version, "");
+  if (child->operation_name == nullptr) {
+    child->operation_name = parent->operation_name;
+  }
+  if (child->resource_name == nullptr) {
+    child->resource_name = parent->resource_name;
+  }
   return NGX_CONF_OK;
 }
 

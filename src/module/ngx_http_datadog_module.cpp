@@ -1,30 +1,63 @@
 // The module table: directives, configuration hooks and the module object that
 // nginx finds by name when it loads the shared object.
 #include "module/location_conf.hpp"
+#include "module/main_conf.hpp"
 #include "module/nginx.hpp"
+#include "module/tracing_handlers.hpp"
+#include "module/worker.hpp"
 
 namespace {
 
 using datadog::module::LocationConf;
+using datadog::module::MainConf;
 
+constexpr ngx_uint_t any_level = NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF;
+
+// clang-format off
 ngx_command_t datadog_commands[] = {
-    {ngx_string("datadog_tracing"),
-     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_FLAG, ngx_conf_set_flag_slot,
-     NGX_HTTP_LOC_CONF_OFFSET, offsetof(LocationConf, tracing), nullptr},
-
+    {ngx_string("datadog_tracing"), any_level | NGX_CONF_FLAG,
+     ngx_conf_set_flag_slot, NGX_HTTP_LOC_CONF_OFFSET, offsetof(LocationConf, tracing), nullptr},
+    {ngx_string("datadog_service_name"), any_level | NGX_CONF_TAKE1,
+     ngx_conf_set_str_slot, NGX_HTTP_LOC_CONF_OFFSET, offsetof(LocationConf, service_name), nullptr},
+    {ngx_string("datadog_environment"), any_level | NGX_CONF_TAKE1,
+     ngx_conf_set_str_slot, NGX_HTTP_LOC_CONF_OFFSET, offsetof(LocationConf, environment), nullptr},
+    {ngx_string("datadog_version"), any_level | NGX_CONF_TAKE1,
+     ngx_conf_set_str_slot, NGX_HTTP_LOC_CONF_OFFSET, offsetof(LocationConf, version), nullptr},
+    {ngx_string("datadog_operation_name"), any_level | NGX_CONF_TAKE1,
+     ngx_http_set_complex_value_slot, NGX_HTTP_LOC_CONF_OFFSET, offsetof(LocationConf, operation_name), nullptr},
+    {ngx_string("datadog_resource_name"), any_level | NGX_CONF_TAKE1,
+     ngx_http_set_complex_value_slot, NGX_HTTP_LOC_CONF_OFFSET, offsetof(LocationConf, resource_name), nullptr},
+    {ngx_string("datadog_agent_url"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
+     datadog::module::set_agent_url, NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
+    {ngx_string("datadog_flush_interval"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
+     ngx_conf_set_msec_slot, NGX_HTTP_MAIN_CONF_OFFSET, offsetof(MainConf, flush_interval), nullptr},
+    {ngx_string("datadog_buffer_size"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
+     ngx_conf_set_size_slot, NGX_HTTP_MAIN_CONF_OFFSET, offsetof(MainConf, buffer_size), nullptr},
+    {ngx_string("datadog_agent_timeout"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
+     ngx_conf_set_msec_slot, NGX_HTTP_MAIN_CONF_OFFSET, offsetof(MainConf, agent_timeout), nullptr},
+    {ngx_string("datadog_exit_flush_timeout"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
+     ngx_conf_set_msec_slot, NGX_HTTP_MAIN_CONF_OFFSET, offsetof(MainConf, exit_flush_timeout), nullptr},
     ngx_null_command,
 };
+// clang-format on
+
+ngx_int_t postconfiguration(ngx_conf_t* cf) noexcept {
+  return datadog::module::register_tracing_handlers(cf);
+}
 
 ngx_http_module_t datadog_module_ctx = {
     nullptr,                                // preconfiguration
-    nullptr,                                // postconfiguration
-    nullptr,                                // create main configuration
-    nullptr,                                // init main configuration
+    postconfiguration,                      // postconfiguration
+    datadog::module::create_main_conf,      // create main configuration
+    datadog::module::init_main_conf,        // init main configuration
     nullptr,                                // create server configuration
     nullptr,                                // merge server configuration
     datadog::module::create_location_conf,  // create location configuration
     datadog::module::merge_location_conf,   // merge location configuration
 };
+
+ngx_int_t init_process(ngx_cycle_t* cycle) noexcept { return datadog::module::Worker::start(cycle); }
+void exit_process(ngx_cycle_t* cycle) noexcept { datadog::module::Worker::stop(cycle); }
 
 }  // namespace
 
@@ -38,10 +71,10 @@ ngx_module_t ngx_http_datadog_module = {
     NGX_HTTP_MODULE,      // module type
     nullptr,              // init master
     nullptr,              // init module
-    nullptr,              // init process
+    init_process,         // init process
     nullptr,              // init thread
     nullptr,              // exit thread
-    nullptr,              // exit process
+    exit_process,         // exit process
     nullptr,              // exit master
     NGX_MODULE_V1_PADDING,
 };

@@ -1,0 +1,144 @@
+// The agent's address is resolved once, when the configuration loads (in the
+// master, where a blocking lookup is acceptable); workers only connect.
+#include "module/main_conf.hpp"
+
+#include <cstdlib>
+#include <new>
+#include <string>
+#include <variant>
+
+#include "agent/agent_url.hpp"
+#include "module/str_view.hpp"
+
+namespace datadog::module {
+namespace {
+
+constexpr std::string_view default_agent_url = "http://localhost:8126";
+
+// DD_TRACE_AGENT_URL, else DD_AGENT_HOST / DD_TRACE_AGENT_PORT, else the default;
+// the directive, when present, wins over all of them.
+std::string agent_url_from_environment() {
+  if (const char* url = std::getenv("DD_TRACE_AGENT_URL"); url != nullptr && *url != '\0') {
+    return url;
+  }
+  const char* host = std::getenv("DD_AGENT_HOST");
+  const char* port = std::getenv("DD_TRACE_AGENT_PORT");
+  if ((host == nullptr || *host == '\0') && (port == nullptr || *port == '\0')) {
+    return std::string(default_agent_url);
+  }
+  std::string url = "http://";
+  std::string_view host_text = (host != nullptr && *host != '\0') ? host : "localhost";
+  const bool ipv6 = host_text.find(':') != std::string_view::npos;
+  if (ipv6) url += '[';
+  url += host_text;
+  if (ipv6) url += ']';
+  if (port != nullptr && *port != '\0') {
+    url += ':';
+    url += port;
+  }
+  return url;
+}
+
+ngx_str_t copy_to_pool(ngx_pool_t* pool, std::string_view text) {
+  ngx_str_t out{0, nullptr};
+  auto* data = static_cast<u_char*>(ngx_pnalloc(pool, text.size() + 1));
+  if (data == nullptr) return out;
+  ngx_memcpy(data, text.data(), text.size());
+  data[text.size()] = '\0';
+  out.data = data;
+  out.len = text.size();
+  return out;
+}
+
+// Parses and resolves `url` into `conf`. Returns an error sentence, or "" on
+// success. A host that does not resolve is not an error: the agent may start
+// after nginx; spans are counted as dropped until it can be reached.
+std::string resolve_agent(ngx_conf_t* cf, MainConf* conf, std::string_view url) {
+  const auto parsed = agent::parse_agent_url(url);
+  if (!parsed.ok()) {
+    return parsed.error;
+  }
+  std::string nginx_form;
+  std::string host_header;
+  if (const auto* unix_socket = std::get_if<agent::UnixEndpoint>(&parsed.endpoint)) {
+    nginx_form = "unix:" + unix_socket->path;
+    host_header = "localhost";
+  } else {
+    const auto& tcp = std::get<agent::TcpEndpoint>(parsed.endpoint);
+    const bool ipv6 = tcp.host.find(':') != std::string::npos;
+    host_header = (ipv6 ? "[" + tcp.host + "]" : tcp.host) + ":" + std::to_string(tcp.port);
+    nginx_form = host_header;
+  }
+
+  conf->agent_url = copy_to_pool(cf->pool, url);
+  conf->agent_host_header = copy_to_pool(cf->pool, host_header);
+  ngx_url_t u;
+  ngx_memzero(&u, sizeof(u));
+  u.url = copy_to_pool(cf->pool, nginx_form);
+  u.default_port = agent::default_agent_port;
+  if (u.url.data == nullptr || conf->agent_url.data == nullptr || conf->agent_host_header.data == nullptr) {
+    return "out of memory";
+  }
+  if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
+    ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                       "datadog: the agent host in \"%V\" does not resolve now%s%s; spans are dropped "
+                       "until it does",
+                       &conf->agent_url, u.err ? ": " : "", u.err ? u.err : "");
+    conf->agent_addresses = nullptr;
+    conf->agent_address_count = 0;
+    return "";
+  }
+  conf->agent_addresses = u.addrs;
+  conf->agent_address_count = u.naddrs;
+  return "";
+}
+
+}  // namespace
+
+void* create_main_conf(ngx_conf_t* cf) noexcept {
+  void* memory = ngx_pcalloc(cf->pool, sizeof(MainConf));
+  return memory == nullptr ? nullptr : new (memory) MainConf{};
+}
+
+char* set_agent_url(ngx_conf_t* cf, ngx_command_t*, void* conf_ptr) noexcept {
+  auto* conf = static_cast<MainConf*>(conf_ptr);
+  if (conf->agent_url.data != nullptr) {
+    return const_cast<char*>("is duplicate");
+  }
+  const auto* args = static_cast<ngx_str_t*>(cf->args->elts);
+  try {
+    const std::string error = resolve_agent(cf, conf, to_string_view(args[1]));
+    if (!error.empty()) {
+      ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%*s", error.size(), error.data());
+      return static_cast<char*>(NGX_CONF_ERROR);
+    }
+  } catch (...) {
+    return static_cast<char*>(NGX_CONF_ERROR);
+  }
+  return NGX_CONF_OK;
+}
+
+char* init_main_conf(ngx_conf_t* cf, void* conf_ptr) noexcept {
+  auto* conf = static_cast<MainConf*>(conf_ptr);
+  ngx_conf_init_msec_value(conf->flush_interval, 1000);
+  ngx_conf_init_size_value(conf->buffer_size, 16 * 1024 * 1024);
+  ngx_conf_init_msec_value(conf->agent_timeout, 2000);
+  ngx_conf_init_msec_value(conf->exit_flush_timeout, 1000);
+  if (conf->agent_url.data == nullptr) {
+    try {
+      const std::string url = agent_url_from_environment();
+      const std::string error = resolve_agent(cf, conf, url);
+      if (!error.empty()) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "%*s (from DD_TRACE_AGENT_URL or DD_AGENT_HOST/DD_TRACE_AGENT_PORT)", error.size(),
+                           error.data());
+        return static_cast<char*>(NGX_CONF_ERROR);
+      }
+    } catch (...) {
+      return static_cast<char*>(NGX_CONF_ERROR);
+    }
+  }
+  return NGX_CONF_OK;
+}
+
+}  // namespace datadog::module

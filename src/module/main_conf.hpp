@@ -1,0 +1,27 @@
+// Configuration of the whole http block: where the agent is and how spans are
+// batched. One per nginx configuration; workers read it, never write it.
+#pragma once
+
+#include "module/nginx.hpp"
+
+namespace datadog::module {
+
+struct MainConf {
+  ngx_str_t agent_url{};                  // as written (or from DD_* variables)
+  ngx_addr_t* agent_addresses = nullptr;  // every address of the agent's host, resolved at load
+  ngx_uint_t agent_address_count = 0;
+  ngx_str_t agent_host_header{};  // Host header sent to the agent
+  ngx_msec_t flush_interval = NGX_CONF_UNSET_MSEC;
+  size_t buffer_size = NGX_CONF_UNSET_SIZE;
+  ngx_msec_t agent_timeout = NGX_CONF_UNSET_MSEC;
+  ngx_msec_t exit_flush_timeout = NGX_CONF_UNSET_MSEC;
+  ngx_str_t agent_url_file{};  // where datadog_agent_url was written, for messages
+  ngx_uint_t agent_url_line = 0;
+};
+
+void* create_main_conf(ngx_conf_t* cf) noexcept;
+char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept;
+// datadog_agent_url <url>: parsed and resolved when the configuration loads.
+char* set_agent_url(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
+
+}  // namespace datadog::module

@@ -1,0 +1,31 @@
+// What the module remembers about one request, in the request's pool. It must
+// survive internal redirects, which wipe nginx's per-module contexts, so it
+// is also reachable through a pool cleanup entry.
+#pragma once
+
+#include <cstdint>
+
+#include "module/nginx.hpp"
+#include "trace/trace_id.hpp"
+
+namespace datadog::module {
+
+struct RequestContext {
+  bool span_started = false;
+  trace::TraceId trace_id;
+  trace::SpanId span_id = 0;
+  trace::SpanId parent_id = 0;
+  int sampling_priority = 1;
+  std::int64_t start_wall_ns = 0;       // since the Unix epoch
+  std::int64_t start_monotonic_ns = 0;  // for the duration
+};
+
+// The request's context, or null if none was created.
+RequestContext* find_request_context(ngx_http_request_t* r) noexcept;
+// Creates the context (start times taken now). Null on allocation failure.
+RequestContext* create_request_context(ngx_http_request_t* r) noexcept;
+
+std::int64_t wall_clock_ns() noexcept;
+std::int64_t monotonic_ns() noexcept;
+
+}  // namespace datadog::module

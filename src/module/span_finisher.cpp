@@ -1,0 +1,136 @@
+// Span fields and tags of PROTOCOLS.md section 2. Everything built here lives
+// in the request pool; the worker copies it into the agent batch as msgpack.
+#include "module/span_finisher.hpp"
+
+#include <array>
+#include <initializer_list>
+
+#include "module/location_conf.hpp"
+#include "module/str_view.hpp"
+#include "module/worker.hpp"
+#include "trace/span_record.hpp"
+
+extern ngx_module_t ngx_http_datadog_module;
+
+namespace datadog::module {
+namespace {
+
+using trace::Meta;
+using trace::Metric;
+
+// Joins pieces into one string in the request pool; empty on allocation failure.
+std::string_view pool_join(ngx_pool_t* pool, std::initializer_list<std::string_view> pieces) noexcept {
+  std::size_t size = 0;
+  for (auto piece : pieces) size += piece.size();
+  auto* data = static_cast<char*>(ngx_pnalloc(pool, size));
+  if (data == nullptr) return {};
+  char* out = data;
+  for (auto piece : pieces) {
+    ngx_memcpy(out, piece.data(), piece.size());
+    out += piece.size();
+  }
+  return {data, size};
+}
+
+std::string_view evaluate(ngx_http_request_t* r, ngx_http_complex_value_t* value) noexcept {
+  ngx_str_t result;
+  if (ngx_http_complex_value(r, value, &result) != NGX_OK) return {};
+  return to_string_view(result);
+}
+
+std::string_view status_text(ngx_pool_t* pool, ngx_uint_t status) noexcept {
+  auto* data = static_cast<u_char*>(ngx_pnalloc(pool, NGX_INT_T_LEN));
+  if (data == nullptr) return {};
+  const u_char* end = ngx_sprintf(data, "%ui", status);
+  return {reinterpret_cast<const char*>(data), static_cast<std::size_t>(end - data)};
+}
+
+// The last upstream peer nginx talked to, as $upstream_addr would end.
+std::string_view upstream_address(ngx_http_request_t* r) noexcept {
+  if (r->upstream_states == nullptr || r->upstream_states->nelts == 0) return {};
+  auto* states = static_cast<ngx_http_upstream_state_t*>(r->upstream_states->elts);
+  const ngx_str_t* peer = states[r->upstream_states->nelts - 1].peer;
+  return peer != nullptr ? to_string_view(*peer) : std::string_view{};
+}
+
+}  // namespace
+
+void finish_request_span(ngx_http_request_t* r, RequestContext& ctx) noexcept {
+  Worker* worker = Worker::get();
+  if (worker == nullptr) return;
+  auto* conf = static_cast<LocationConf*>(ngx_http_get_module_loc_conf(r, ngx_http_datadog_module));
+  auto* core = static_cast<ngx_http_core_loc_conf_t*>(ngx_http_get_module_loc_conf(r, ngx_http_core_module));
+  ngx_pool_t* pool = r->pool;
+
+  const ngx_uint_t status = r->headers_out.status != 0 ? r->headers_out.status
+                            : r->connection->error     ? 499
+                                                       : 0;
+  const std::string_view method = to_string_view(r->method_name);
+  // $http_host, as the client wrote it (with its port); else the server name.
+  const std::string_view host =
+      r->headers_in.host != nullptr ? to_string_view(r->headers_in.host->value) : to_string_view(core->name);
+#if (NGX_HTTP_SSL)
+  const std::string_view scheme = r->connection->ssl != nullptr ? "https" : "http";
+#else
+  const std::string_view scheme = "http";
+#endif
+
+  std::array<Meta, 24> meta;
+  std::size_t n = 0;
+  auto add = [&](std::string_view key, std::string_view value) {
+    if (n < meta.size()) meta[n++] = Meta{key, value};
+  };
+  add("component", "nginx");
+  add("span.kind", "server");
+  add("language", "cpp");
+  if (conf->environment.len != 0) add("env", to_string_view(conf->environment));
+  if (conf->version.len != 0) add("version", to_string_view(conf->version));
+  add("http.method", method);
+  add("http.url", pool_join(pool, {scheme, "://", host, to_string_view(r->unparsed_uri)}));
+  add("http.host", host);
+  if (r->headers_in.user_agent != nullptr)
+    add("http.useragent", to_string_view(r->headers_in.user_agent->value));
+  if (status != 0) add("http.status_code", status_text(pool, status));
+  if (r->headers_out.status_line.len != 0)
+    add("http.status_line", to_string_view(r->headers_out.status_line));
+  add("network.client.ip", to_string_view(r->connection->addr_text));
+  add("peer.address", to_string_view(r->connection->addr_text));
+  add("nginx.worker_pid", worker->pid_text());
+  add("nginx.location", to_string_view(core->name));
+  if (const auto upstream = upstream_address(r); !upstream.empty()) add("upstream.address", upstream);
+  const bool error = status >= 500 && status < 600;
+  if (error) {
+    add("error.type", "http.server_error");
+    add("error.message", pool_join(pool, {"HTTP ", status_text(pool, status)}));
+  }
+  std::array<char, 16> tid{};
+  if (ctx.trace_id.high != 0) {
+    tid = trace::hex16(ctx.trace_id.high);
+    add("_dd.p.tid", {tid.data(), tid.size()});
+  }
+  add("_dd.p.dm", "-0");
+
+  const std::array<Metric, 3> metrics{{
+      {"_sampling_priority_v1", static_cast<double>(ctx.sampling_priority)},
+      {"_dd.agent_psr", 1.0},
+      {"process_id", static_cast<double>(ngx_pid)},
+  }};
+
+  trace::SpanRecord span;
+  span.service = to_string_view(conf->service_name);
+  span.name = conf->operation_name != nullptr ? evaluate(r, conf->operation_name) : "nginx.request";
+  span.resource = conf->resource_name != nullptr ? evaluate(r, conf->resource_name)
+                                                 : pool_join(pool, {method, " ", to_string_view(r->uri)});
+  span.type = "web";
+  span.trace_id = ctx.trace_id;
+  span.span_id = ctx.span_id;
+  span.parent_id = ctx.parent_id;
+  span.start_ns = ctx.start_wall_ns;
+  span.duration_ns = monotonic_ns() - ctx.start_monotonic_ns;
+  span.error = error;
+  span.meta = std::span<const Meta>(meta.data(), n);
+  span.metrics = metrics;
+  worker->record_trace(std::span<const trace::SpanRecord>(&span, 1));
+}
+
+}  // namespace datadog::module

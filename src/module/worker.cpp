@@ -1,0 +1,61 @@
+// Worker start and exit: seeding ids, starting the exporter, the final flush.
+#include "module/worker.hpp"
+
+#include <openssl/rand.h>
+
+#include <chrono>
+#include <new>
+
+#include "module/agent_exporter.hpp"
+#include "module/main_conf.hpp"
+
+extern ngx_module_t ngx_http_datadog_module;
+
+namespace datadog::module {
+
+Worker* Worker::instance_ = nullptr;
+
+Worker::Worker(ngx_cycle_t* cycle, const MainConf& conf, const std::array<std::uint64_t, 4>& seed)
+    : ids_(seed) {
+  pid_length_ = static_cast<std::size_t>(ngx_sprintf(reinterpret_cast<u_char*>(pid_text_), "%P", ngx_pid) -
+                                         reinterpret_cast<u_char*>(pid_text_));
+  exporter_ = new AgentExporter(cycle, conf);
+}
+
+Worker::~Worker() { delete exporter_; }
+
+ngx_int_t Worker::start(ngx_cycle_t* cycle) noexcept {
+  // Cache manager and loader processes run init_process too; they serve no
+  // requests and must not talk to the agent.
+  if (ngx_process != NGX_PROCESS_WORKER && ngx_process != NGX_PROCESS_SINGLE) return NGX_OK;
+  auto* conf = static_cast<MainConf*>(ngx_http_cycle_get_module_main_conf(cycle, ngx_http_datadog_module));
+  if (conf == nullptr) return NGX_OK;  // no http block
+  std::array<std::uint64_t, 4> seed{};
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(seed.data()), sizeof(seed)) != 1) {
+    // Still distinct per worker and per start, though not cryptographic.
+    seed = {static_cast<std::uint64_t>(ngx_pid),
+            static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()),
+            static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()),
+            reinterpret_cast<std::uintptr_t>(&seed)};
+  }
+  try {
+    instance_ = new Worker(cycle, *conf, seed);
+  } catch (...) {
+    ngx_log_error(NGX_LOG_ALERT, cycle->log, 0, "datadog: cannot start the worker's tracing state");
+    return NGX_ERROR;
+  }
+  return NGX_OK;
+}
+
+void Worker::stop(ngx_cycle_t*) noexcept {
+  if (instance_ == nullptr) return;
+  instance_->exporter_->flush_at_exit();
+  delete instance_;
+  instance_ = nullptr;
+}
+
+void Worker::record_trace(std::span<const trace::SpanRecord> spans) noexcept {
+  exporter_->record_trace(spans);
+}
+
+}  // namespace datadog::module
