@@ -290,7 +290,12 @@ void AgentExporter::on_readable() {
   ngx_connection_t* c = connection_;
   if (c == nullptr) return;
   u_char buffer[4096];
-  if (state_ != State::receiving) {
+  if (state_ == State::connecting || state_ == State::sending) {
+    // epoll reports a failed connect (or a reset) on the read side too.
+    on_writable();
+    return;
+  }
+  if (state_ == State::idle) {
     // Idle keep-alive connection: the agent closed it, or nginx asks idle
     // connections to close for a graceful exit.
     const ssize_t n = c->close ? 0 : c->recv(c, buffer, sizeof(buffer));

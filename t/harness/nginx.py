@@ -55,7 +55,7 @@ class Nginx:
 
     def __init__(self, http=None, *, conf=None, module=True, workers=1, values=None,
                  main="", events="worker_connections 1024;", error_log_level="info",
-                 prefix=None, env=None):
+                 prefix=None, env=None, hosts=None):
         self.prefix = Path(prefix or tempfile.mkdtemp(prefix="nginx-test-"))
         # Workers may run as another user: make the prefix readable to them.
         os.chmod(self.prefix, 0o755)
@@ -68,6 +68,13 @@ class Nginx:
         self.module = module_path() if module else None
         self.workers = workers
         self.env = env
+        # `hosts`: text of a private /etc/hosts for this nginx only (e.g. to
+        # make localhost resolve to ::1 as well, as on a stock Debian host),
+        # bind-mounted in a mount namespace of its own; the system file stays.
+        self.hosts_path = None
+        if hosts is not None:
+            self.hosts_path = self.prefix / "hosts"
+            self.hosts_path.write_text(hosts)
         self.process = None
         self.conf_path = self.prefix / "nginx.conf"
         self.error_log_path = self.prefix / "logs" / "error.log"
@@ -104,10 +111,17 @@ class Nginx:
         self.conf_text = fill(conf, self.values)
         self.conf_path.write_text(self.conf_text)
 
+    def command(self, *args):
+        argv = [NGINX_BIN, *args, "-p", str(self.prefix), "-c", str(self.conf_path)]
+        if self.hosts_path is None:
+            return argv
+        quoted = " ".join(f"'{a}'" for a in argv)
+        return ["unshare", "-m", "sh", "-c", f"mount --bind '{self.hosts_path}' /etc/hosts && exec {quoted}"]
+
     def test_config(self):
         """`nginx -t`: returns (exit code, combined output)."""
         result = subprocess.run(
-            [NGINX_BIN, "-t", "-p", str(self.prefix), "-c", str(self.conf_path)],
+            self.command("-t"),
             capture_output=True, text=True, env=self.env, timeout=30)
         return result.returncode, result.stdout + result.stderr
 
@@ -116,8 +130,9 @@ class Nginx:
     def start(self, wait_port=None, timeout=10):
         assert self.process is None, "already started"
         self.log_offset = self.error_log_size()
+        # unshare and sh exec into nginx: the pid is the master's.
         self.process = subprocess.Popen(
-            [NGINX_BIN, "-p", str(self.prefix), "-c", str(self.conf_path)],
+            self.command(),
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=self.env)
         port = wait_port if wait_port is not None else self.port
         deadline = time.monotonic() + timeout

@@ -1,0 +1,51 @@
+// Trace sampler configuration and its parsers: DD_TRACE_SAMPLING_RULES (JSON),
+// DD_TRACE_SAMPLE_RATE and DD_TRACE_RATE_LIMIT (numbers), each returning the
+// value or a sentence for `nginx -t`. Configuration time only: these allocate.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "trace/sampling_rule.hpp"
+
+namespace datadog::trace {
+
+inline constexpr double default_rate_limit = 100.0;  // traces per second (dd-trace-cpp since 2024)
+
+struct SamplerConfig {
+  std::vector<SamplingRule> rules;         // tried in order, first match wins
+  std::optional<double> sample_rate;       // DD_TRACE_SAMPLE_RATE: a catch-all after every rule
+  double rate_limit = default_rate_limit;  // DD_TRACE_RATE_LIMIT: keeps by rules per second, per worker
+};
+
+struct SamplingRulesParse {
+  std::vector<SamplingRule> rules;
+  std::string error;  // empty when the text is valid
+  bool ok() const { return error.empty(); }
+};
+
+// `[{"service": "web", "name": "nginx.*", "resource": "GET /health*",
+//    "tags": {"http.method": "G?T"}, "sample_rate": 0.1}, ...]`. Every field
+// is optional: a missing pattern matches anything, a missing sample_rate is
+// 1.0. Unknown properties are errors (as in dd-trace-cpp). Empty text (or only
+// whitespace) means no rules. `source` names the setting in error sentences:
+//   DD_TRACE_SAMPLING_RULES: rule 2: "sample_rate" must be a number from 0 to 1, found "abc"
+SamplingRulesParse parse_sampling_rules(std::string_view json,
+                                        std::string_view source = "DD_TRACE_SAMPLING_RULES");
+
+struct NumberParse {
+  double value = 0;
+  std::string error;  // empty when the text is valid
+  bool ok() const { return error.empty(); }
+};
+
+// A decimal number from 0 to 1 ("0.25", "1", "1e-3"); spaces around it are
+// ignored. For DD_TRACE_SAMPLE_RATE and the rate of `datadog_sample_rate`.
+NumberParse parse_sample_rate(std::string_view text, std::string_view source = "DD_TRACE_SAMPLE_RATE");
+
+// A finite decimal number greater than 0 (dd-trace-cpp rejects 0 too).
+NumberParse parse_rate_limit(std::string_view text, std::string_view source = "DD_TRACE_RATE_LIMIT");
+
+}  // namespace datadog::trace
