@@ -14,6 +14,7 @@
 
 #include "module/main_conf.hpp"
 #include "module/str_view.hpp"
+#include "module/worker.hpp"
 #include "trace/msgpack_writer.hpp"
 #include "trace/span_encoder.hpp"
 
@@ -351,6 +352,12 @@ void AgentExporter::payload_finished(int status) {
       reachable_ = true;
     }
     payload_.clear();
+    // The agent's sampling rates for later traces.
+    if (const auto head_end = response_.find("\r\n\r\n"); head_end != std::string::npos) {
+      if (Worker* worker = Worker::get()) {
+        worker->sampler().update_agent_rates(std::string_view(response_).substr(head_end + 4));
+      }
+    }
   } else if (status == 400 || status == 413) {
     ngx_log_error(NGX_LOG_WARN, cycle_->log, 0,
                   "datadog: agent rejected a payload of %ui traces with status %d",

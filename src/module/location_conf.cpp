@@ -1,7 +1,12 @@
 // Creation and merging of the per-location configuration.
 #include "module/location_conf.hpp"
 
+#include <cstdlib>
+#include <initializer_list>
 #include <new>
+#include <string_view>
+
+#include "module/sample_rate_directive.hpp"
 
 namespace datadog::module {
 
@@ -14,15 +19,60 @@ void* create_location_conf(ngx_conf_t* cf) noexcept {
   return new (memory) LocationConf{};
 }
 
-char* merge_location_conf(ngx_conf_t*, void* parent_ptr, void* child_ptr) noexcept {
+namespace {
+
+// DD_SERVICE / DD_ENV / DD_VERSION / DD_TRACE_ENABLED give the defaults that
+// the directives override (read in the master when the configuration loads).
+const char* environment_or(const char* name, const char* fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? value : fallback;
+}
+
+ngx_str_t static_str(const char* text) {
+  return ngx_str_t{ngx_strlen(text), reinterpret_cast<u_char*>(const_cast<char*>(text))};
+}
+
+bool tracing_enabled_by_environment() {
+  const std::string_view value = environment_or("DD_TRACE_ENABLED", "true");
+  return !(value == "false" || value == "0" || value == "FALSE" || value == "False");
+}
+
+}  // namespace
+
+char* merge_location_conf(ngx_conf_t* cf, void* parent_ptr, void* child_ptr) noexcept {
   const auto* parent = static_cast<LocationConf*>(parent_ptr);
   auto* child = static_cast<LocationConf*>(child_ptr);
   // On by default, as in DataDog's nginx-datadog: loading the module traces
   // every request unless told otherwise.
-  ngx_conf_merge_value(child->tracing, parent->tracing, 1);
-  ngx_conf_merge_str_value(child->service_name, parent->service_name, "nginx");
-  ngx_conf_merge_str_value(child->environment, parent->environment, "");
-  ngx_conf_merge_str_value(child->version, parent->version, "");
+  ngx_conf_merge_value(child->tracing, parent->tracing, tracing_enabled_by_environment() ? 1 : 0);
+  if (child->service_name.data == nullptr) {
+    child->service_name = parent->service_name.data != nullptr
+                              ? parent->service_name
+                              : static_str(environment_or("DD_SERVICE", "nginx"));
+  }
+  if (child->environment.data == nullptr) {
+    child->environment =
+        parent->environment.data != nullptr ? parent->environment : static_str(environment_or("DD_ENV", ""));
+  }
+  if (child->version.data == nullptr) {
+    child->version =
+        parent->version.data != nullptr ? parent->version : static_str(environment_or("DD_VERSION", ""));
+  }
+  // Chain this level's sample-rate directives before the enclosing ones.
+  if (child->sample_rates == nullptr) {
+    child->sample_rates = parent->sample_rates;
+  } else if (parent->sample_rates != nullptr && !child->own_sample_rates_merged) {
+    const ngx_uint_t total = child->sample_rates->nelts + parent->sample_rates->nelts;
+    ngx_array_t* chain = ngx_array_create(cf->pool, total, sizeof(SampleRateDirective));
+    if (chain == nullptr) return static_cast<char*>(NGX_CONF_ERROR);
+    for (const ngx_array_t* level : {child->sample_rates, parent->sample_rates}) {
+      void* slot = ngx_array_push_n(chain, level->nelts);
+      if (slot == nullptr) return static_cast<char*>(NGX_CONF_ERROR);
+      ngx_memcpy(slot, level->elts, level->nelts * sizeof(SampleRateDirective));
+    }
+    child->sample_rates = chain;
+  }
+  child->own_sample_rates_merged = true;
   if (child->operation_name == nullptr) {
     child->operation_name = parent->operation_name;
   }

@@ -15,6 +15,10 @@ struct LocationConf {
   // than evaluating a complex value ("nginx.request", "$request_method $uri").
   ngx_http_complex_value_t* operation_name = nullptr;
   ngx_http_complex_value_t* resource_name = nullptr;
+  // datadog_sample_rate directives that apply here: this level's own, then
+  // the enclosing levels' (deepest first, as nginx-datadog tries them).
+  ngx_array_t* sample_rates = nullptr;
+  bool own_sample_rates_merged = false;
 };
 
 void* create_location_conf(ngx_conf_t* cf) noexcept;

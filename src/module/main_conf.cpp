@@ -97,8 +97,44 @@ std::string resolve_agent(ngx_conf_t* cf, MainConf* conf, std::string_view url) 
 
 void* create_main_conf(ngx_conf_t* cf) noexcept {
   void* memory = ngx_pcalloc(cf->pool, sizeof(MainConf));
-  return memory == nullptr ? nullptr : new (memory) MainConf{};
+  if (memory == nullptr) return nullptr;
+  auto* conf = new (memory) MainConf{};
+  ngx_pool_cleanup_t* cleanup = ngx_pool_cleanup_add(cf->pool, 0);
+  if (cleanup == nullptr) return nullptr;
+  try {
+    conf->sampler_config = new trace::SamplerConfig{};
+  } catch (...) {
+    return nullptr;
+  }
+  cleanup->handler = [](void* data) { delete static_cast<trace::SamplerConfig*>(data); };
+  cleanup->data = conf->sampler_config;
+  return conf;
 }
+
+namespace {
+
+// DD_TRACE_SAMPLING_RULES, DD_TRACE_SAMPLE_RATE, DD_TRACE_RATE_LIMIT, after the
+// rules of the directives (which therefore win). Returns an error sentence.
+std::string read_sampling_environment(trace::SamplerConfig& config) {
+  if (const char* rules = std::getenv("DD_TRACE_SAMPLING_RULES"); rules != nullptr && *rules != '\0') {
+    auto parsed = trace::parse_sampling_rules(rules);
+    if (!parsed.ok()) return parsed.error;
+    for (auto& rule : parsed.rules) config.rules.push_back(std::move(rule));
+  }
+  if (const char* rate = std::getenv("DD_TRACE_SAMPLE_RATE"); rate != nullptr && *rate != '\0') {
+    const auto parsed = trace::parse_sample_rate(rate);
+    if (!parsed.ok()) return parsed.error;
+    config.sample_rate = parsed.value;
+  }
+  if (const char* limit = std::getenv("DD_TRACE_RATE_LIMIT"); limit != nullptr && *limit != '\0') {
+    const auto parsed = trace::parse_rate_limit(limit);
+    if (!parsed.ok()) return parsed.error;
+    config.rate_limit = parsed.value;
+  }
+  return "";
+}
+
+}  // namespace
 
 char* set_agent_url(ngx_conf_t* cf, ngx_command_t*, void* conf_ptr) noexcept {
   auto* conf = static_cast<MainConf*>(conf_ptr);
@@ -124,6 +160,15 @@ char* init_main_conf(ngx_conf_t* cf, void* conf_ptr) noexcept {
   ngx_conf_init_size_value(conf->buffer_size, 16 * 1024 * 1024);
   ngx_conf_init_msec_value(conf->agent_timeout, 2000);
   ngx_conf_init_msec_value(conf->exit_flush_timeout, 1000);
+  try {
+    const std::string error = read_sampling_environment(*conf->sampler_config);
+    if (!error.empty()) {
+      ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%*s", error.size(), error.data());
+      return static_cast<char*>(NGX_CONF_ERROR);
+    }
+  } catch (...) {
+    return static_cast<char*>(NGX_CONF_ERROR);
+  }
   if (conf->agent_url.data == nullptr) {
     try {
       const std::string url = agent_url_from_environment();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "module/nginx.hpp"
+#include "trace/sampler_config.hpp"
 
 namespace datadog::module {
 
@@ -17,6 +18,10 @@ struct MainConf {
   ngx_msec_t exit_flush_timeout = NGX_CONF_UNSET_MSEC;
   ngx_str_t agent_url_file{};  // where datadog_agent_url was written, for messages
   ngx_uint_t agent_url_line = 0;
+  // Rules of every datadog_sample_rate directive, then DD_TRACE_SAMPLING_RULES,
+  // DD_TRACE_SAMPLE_RATE and DD_TRACE_RATE_LIMIT. Destroyed with the
+  // configuration's pool; each worker copies it into its own sampler.
+  trace::SamplerConfig* sampler_config = nullptr;
 };
 
 void* create_main_conf(ngx_conf_t* cf) noexcept;

@@ -3,6 +3,7 @@
 #include "module/location_conf.hpp"
 #include "module/main_conf.hpp"
 #include "module/nginx.hpp"
+#include "module/sample_rate_directive.hpp"
 #include "module/tracing_handlers.hpp"
 #include "module/worker.hpp"
 
@@ -27,6 +28,8 @@ ngx_command_t datadog_commands[] = {
      ngx_http_set_complex_value_slot, NGX_HTTP_LOC_CONF_OFFSET, offsetof(LocationConf, operation_name), nullptr},
     {ngx_string("datadog_resource_name"), any_level | NGX_CONF_TAKE1,
      ngx_http_set_complex_value_slot, NGX_HTTP_LOC_CONF_OFFSET, offsetof(LocationConf, resource_name), nullptr},
+    {ngx_string("datadog_sample_rate"), any_level | NGX_CONF_TAKE12,
+     datadog::module::set_sample_rate, NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
     {ngx_string("datadog_agent_url"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
      datadog::module::set_agent_url, NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
     {ngx_string("datadog_flush_interval"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,

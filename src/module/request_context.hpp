@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "module/nginx.hpp"
+#include "trace/sampling_decision.hpp"
 #include "trace/trace_id.hpp"
 
 namespace datadog::module {
@@ -15,7 +16,8 @@ struct RequestContext {
   trace::TraceId trace_id;
   trace::SpanId span_id = 0;
   trace::SpanId parent_id = 0;
-  int sampling_priority = 1;
+  trace::SamplingDecision sampling;     // made when the span starts, before proxying
+  ngx_str_t sample_rate_source{};       // the datadog_sample_rate that applied, if any
   std::int64_t start_wall_ns = 0;       // since the Unix epoch
   std::int64_t start_monotonic_ns = 0;  // for the duration
 };

@@ -6,6 +6,7 @@
 #include <initializer_list>
 
 #include "module/location_conf.hpp"
+#include "module/span_names.hpp"
 #include "module/str_view.hpp"
 #include "module/worker.hpp"
 #include "trace/span_record.hpp"
@@ -30,12 +31,6 @@ std::string_view pool_join(ngx_pool_t* pool, std::initializer_list<std::string_v
     out += piece.size();
   }
   return {data, size};
-}
-
-std::string_view evaluate(ngx_http_request_t* r, ngx_http_complex_value_t* value) noexcept {
-  ngx_str_t result;
-  if (ngx_http_complex_value(r, value, &result) != NGX_OK) return {};
-  return to_string_view(result);
 }
 
 std::string_view status_text(ngx_pool_t* pool, ngx_uint_t status) noexcept {
@@ -108,19 +103,22 @@ void finish_request_span(ngx_http_request_t* r, RequestContext& ctx) noexcept {
     tid = trace::hex16(ctx.trace_id.high);
     add("_dd.p.tid", {tid.data(), tid.size()});
   }
-  add("_dd.p.dm", "-0");
+  if (const auto dm = ctx.sampling.decision_maker_text(); !dm.empty()) add("_dd.p.dm", dm);
+  if (ctx.sample_rate_source.len != 0)
+    add("nginx.sample_rate_source", to_string_view(ctx.sample_rate_source));
 
-  const std::array<Metric, 3> metrics{{
-      {"_sampling_priority_v1", static_cast<double>(ctx.sampling_priority)},
-      {"_dd.agent_psr", 1.0},
-      {"process_id", static_cast<double>(ngx_pid)},
-  }};
+  std::array<Metric, 5> metrics;
+  std::size_t m = 0;
+  metrics[m++] = {"_sampling_priority_v1", static_cast<double>(ctx.sampling.priority)};
+  metrics[m++] = {"process_id", static_cast<double>(ngx_pid)};
+  if (ctx.sampling.agent_rate) metrics[m++] = {"_dd.agent_psr", *ctx.sampling.agent_rate};
+  if (ctx.sampling.rule_rate) metrics[m++] = {"_dd.rule_psr", *ctx.sampling.rule_rate};
+  if (ctx.sampling.limiter_rate) metrics[m++] = {"_dd.limit_psr", *ctx.sampling.limiter_rate};
 
   trace::SpanRecord span;
   span.service = to_string_view(conf->service_name);
-  span.name = conf->operation_name != nullptr ? evaluate(r, conf->operation_name) : "nginx.request";
-  span.resource = conf->resource_name != nullptr ? evaluate(r, conf->resource_name)
-                                                 : pool_join(pool, {method, " ", to_string_view(r->uri)});
+  span.name = operation_name(r, *conf);
+  span.resource = resource_name(r, *conf);
   span.type = "web";
   span.trace_id = ctx.trace_id;
   span.span_id = ctx.span_id;
@@ -129,7 +127,7 @@ void finish_request_span(ngx_http_request_t* r, RequestContext& ctx) noexcept {
   span.duration_ns = monotonic_ns() - ctx.start_monotonic_ns;
   span.error = error;
   span.meta = std::span<const Meta>(meta.data(), n);
-  span.metrics = metrics;
+  span.metrics = std::span<const Metric>(metrics.data(), m);
   worker->record_trace(std::span<const trace::SpanRecord>(&span, 1));
 }
 

@@ -16,7 +16,7 @@ namespace datadog::module {
 Worker* Worker::instance_ = nullptr;
 
 Worker::Worker(ngx_cycle_t* cycle, const MainConf& conf, const std::array<std::uint64_t, 4>& seed)
-    : ids_(seed) {
+    : ids_(seed), sampler_(*conf.sampler_config) {
   pid_length_ = static_cast<std::size_t>(ngx_sprintf(reinterpret_cast<u_char*>(pid_text_), "%P", ngx_pid) -
                                          reinterpret_cast<u_char*>(pid_text_));
   exporter_ = new AgentExporter(cycle, conf);

@@ -9,6 +9,7 @@
 #include "module/nginx.hpp"
 #include "trace/id_generator.hpp"
 #include "trace/span_record.hpp"
+#include "trace/trace_sampler.hpp"
 
 namespace datadog::module {
 
@@ -23,6 +24,7 @@ class Worker {
   static void stop(ngx_cycle_t* cycle) noexcept;
 
   trace::IdGenerator& ids() noexcept { return ids_; }
+  trace::TraceSampler& sampler() noexcept { return sampler_; }
   std::string_view pid_text() const noexcept { return {pid_text_, pid_length_}; }
   // Encodes a finished trace into the batch bound for the agent.
   void record_trace(std::span<const trace::SpanRecord> spans) noexcept;
@@ -34,6 +36,7 @@ class Worker {
 
   static Worker* instance_;
   trace::IdGenerator ids_;
+  trace::TraceSampler sampler_;
   AgentExporter* exporter_ = nullptr;
   char pid_text_[NGX_INT64_LEN]{};
   std::size_t pid_length_ = 0;
