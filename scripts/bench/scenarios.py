@@ -12,8 +12,13 @@ Variant A is plain Debian nginx; variant B is the very same configuration with
 the end of the `http {}` block). Nothing else differs between them.
 """
 
+import datetime
+import hashlib
+import os
 import shutil
+import signal
 import sys
+import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +36,7 @@ class Scenario:
     server: str                                    # a complete `server { ... }` block
     path: str = "/"
     expect: bytes = b""                            # the response body must contain this
-    setup: Optional[Callable[[Path], None]] = None # called with the server's prefix
+    setup: Optional[Callable[[Path], None]] = None  # called with the server's prefix
     upstream: bool = False                         # needs the shared plain upstream
 
 
@@ -138,9 +143,15 @@ UPSTREAM_HTTP = """
     }"""
 
 
+def new_prefix(label):
+    """A fresh temporary prefix, named so it is recognisably a benchmark's."""
+    return tempfile.mkdtemp(prefix=f"nginx-bench-{label}-")
+
+
 def start_upstream():
     """The shared upstream for proxy scenarios: plain nginx, no module, 1 worker."""
-    up = Nginx(UPSTREAM_HTTP, module=False, workers=1, error_log_level="error")
+    up = Nginx(UPSTREAM_HTTP, module=False, workers=1, error_log_level="error",
+               prefix=new_prefix("upstream"))
     up.start()
     return up
 
@@ -160,7 +171,8 @@ def make_server(scenario, *, module, extra="", upstream_port=None, workers=1):
             raise ValueError(f"scenario {scenario.name} needs an upstream")
         values["UPSTREAM_PORT"] = upstream_port
     server = Nginx(http_body(scenario, extra), module=module, workers=workers,
-                   values=values, error_log_level="error")
+                   values=values, error_log_level="error",
+                   prefix=new_prefix(f"{scenario.name}-{'B' if module else 'A'}"))
     if scenario.setup:
         scenario.setup(server.prefix)
     return server
@@ -173,6 +185,33 @@ def check_response(url, scenario, timeout=60):
         if response.status != 200 or scenario.expect not in body:
             raise RuntimeError(f"{scenario.name}: {url} answered {response.status} "
                                f"{body[:200]!r}, expected 200 containing {scenario.expect!r}")
+
+
+def snapshot_module():
+    """Copies the built module into a private directory and points the harness
+    (DATADOG_MODULE_PATH) at the copy, so that a rebuild while the benchmark runs
+    cannot change B half-way. Returns (description, directory to remove at the end)."""
+    path = module_path()
+    stat = path.stat()
+    data = path.read_bytes()
+    directory = tempfile.mkdtemp(prefix="nginx-bench-module-")
+    copy = Path(directory) / path.name
+    copy.write_bytes(data)
+    os.environ["DATADOG_MODULE_PATH"] = str(copy)
+    return ({"path": str(path), "sha256": hashlib.sha256(data).hexdigest(),
+             "mtime": datetime.datetime.fromtimestamp(stat.st_mtime).isoformat(timespec="seconds")},
+            directory)
+
+
+def exit_cleanly_on_signals():
+    """Ctrl-C, SIGTERM and SIGHUP raise in the main thread, so that `finally`
+    blocks stop every nginx and valgrind started (also when SIGINT was inherited
+    as ignored, as for background jobs of a non-interactive shell)."""
+    def terminate(signum, frame):
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGHUP, terminate)
 
 
 def remove_prefix(server):
