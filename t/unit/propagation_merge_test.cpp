@@ -1,0 +1,197 @@
+// Extraction across several styles: the first style in order with a trace id
+// wins, and W3C trace context with the same trace id refines it.
+#include <gtest/gtest.h>
+
+#include "propagation_test_headers.hpp"
+
+using namespace propagation_test;
+
+namespace {
+
+TestHeaders both(std::string traceparent, std::string tracestate, std::string trace_id, std::string parent_id,
+                 std::string tags = "") {
+  TestHeaders headers{{"traceparent", std::move(traceparent)},
+                      {"tracestate", std::move(tracestate)},
+                      {"x-datadog-trace-id", std::move(trace_id)},
+                      {"x-datadog-parent-id", std::move(parent_id)}};
+  if (!tags.empty()) headers.add("x-datadog-tags", std::move(tags));
+  return headers;
+}
+
+}  // namespace
+
+TEST(PropagationMerge, FirstStyleInOrderWithATraceIdWins) {
+  TestHeaders headers{{"traceparent", "00-12345678901234567890123456789012-1234567890123456-01"},
+                      {"tracestate", "foo=1"},
+                      {"x-datadog-trace-id", "123456789"},
+                      {"x-datadog-parent-id", "987654321"},
+                      {"x-datadog-sampling-priority", "-2"}};
+  const auto datadog_first = extract_with(headers, "datadog,tracecontext");
+  EXPECT_EQ(datadog_first.style, PropagationStyle::datadog);
+  EXPECT_EQ(datadog_first.trace_id, (TraceId{0, 123456789}));
+  EXPECT_EQ(datadog_first.parent_id, 987654321u);
+  EXPECT_EQ(datadog_first.sampling_priority, -2);
+  EXPECT_TRUE(datadog_first.tracestate_others.empty());  // another trace's vendors
+
+  const auto w3c_first = extract_with(headers, "tracecontext,datadog");
+  EXPECT_EQ(w3c_first.style, PropagationStyle::tracecontext);
+  EXPECT_EQ(w3c_first.trace_id, (TraceId{0x1234567890123456ull, 0x7890123456789012ull}));
+  EXPECT_EQ(w3c_first.parent_id, 0x1234567890123456ull);
+  EXPECT_EQ(w3c_first.sampling_priority, 1);
+  EXPECT_EQ(w3c_first.tracestate_others, "foo=1");
+}
+
+TEST(PropagationMerge, AStyleWithoutATraceIdPassesToTheNext) {
+  TestHeaders headers{{"traceparent", "00-12345678901234567890123456789012-0000000000000000-01"},
+                      {"x-datadog-trace-id", "123456789"},
+                      {"x-datadog-parent-id", "987654321"}};
+  const auto context = extract_with(headers, "tracecontext,datadog");
+  EXPECT_EQ(context.style, PropagationStyle::datadog);
+  EXPECT_EQ(context.trace_id.low, 123456789u);
+  // The invalid traceparent is still explained on the span.
+  EXPECT_EQ(tag(context.span_tags, "_dd.w3c_extraction_error"), "parent_id_zero");
+  EXPECT_NE(context.diagnostics.find("traceparent"), std::string::npos);
+}
+
+TEST(PropagationMerge, NothingToContinueMeansANewTrace) {
+  const auto context = extract_with({{"user-agent", "curl"}}, "datadog,tracecontext,b3,baggage");
+  EXPECT_TRUE(context.trace_id.is_zero());
+  EXPECT_FALSE(context.sampling_priority.has_value());
+  EXPECT_EQ(context.style, PropagationStyle::none);
+  EXPECT_TRUE(context.span_tags.empty());
+  EXPECT_TRUE(context.diagnostics.empty());
+}
+
+TEST(PropagationMerge, NoStyleReadsNothing) {
+  const auto context = extract_with({{"x-datadog-trace-id", "1"}, {"x-datadog-parent-id", "2"}}, "none");
+  EXPECT_TRUE(context.trace_id.is_zero());
+}
+
+TEST(PropagationMerge, B3DenyWithoutIdsIsKeptForTheNewTrace) {
+  const auto context = extract_with({{"b3", "0"}}, "datadog,b3");
+  EXPECT_TRUE(context.trace_id.is_zero());
+  EXPECT_EQ(context.sampling_priority, 0);
+  EXPECT_EQ(context.style, PropagationStyle::b3);
+}
+
+TEST(PropagationMerge, B3DenyDoesNotOverrideALaterStylesTrace) {
+  TestHeaders headers{{"b3", "0"}, {"x-datadog-trace-id", "1"}, {"x-datadog-parent-id", "2"}};
+  const auto context = extract_with(headers, "b3,datadog");
+  EXPECT_EQ(context.style, PropagationStyle::datadog);
+  EXPECT_FALSE(context.sampling_priority.has_value());
+}
+
+// The five cases of DataDog/system-tests test_tracestate_w3c_p_extract_datadog_w3c.
+TEST(PropagationMerge, SameTraceAndParentNeedsNoReparenting) {
+  const auto context =
+      extract_with(both("00-11111111111111110000000000000001-000000003ade68b1-01",
+                        "dd=s:2;p:000000003ade68b1,foo=1", "1", "987654321", "_dd.p.tid=1111111111111111"),
+                   "datadog,tracecontext");
+  EXPECT_EQ(context.style, PropagationStyle::datadog);
+  EXPECT_EQ(context.parent_id, 987654321u);
+  EXPECT_FALSE(tag(context.span_tags, "_dd.parent_id").has_value());
+  EXPECT_EQ(context.tracestate_others, "foo=1");
+}
+
+TEST(PropagationMerge, DifferentTraceIdsKeepTheDatadogContextUntouched) {
+  const auto context =
+      extract_with(both("00-11111111111111110000000000000002-000000003ade68b1-01",
+                        "dd=s:2;p:000000000000000a,foo=1", "2", "10", "_dd.p.tid=2222222222222222"),
+                   "datadog,tracecontext");
+  EXPECT_EQ(context.trace_id, (TraceId{0x2222222222222222ull, 2}));
+  EXPECT_EQ(context.parent_id, 10u);
+  EXPECT_FALSE(tag(context.span_tags, "_dd.parent_id").has_value());
+  EXPECT_TRUE(context.tracestate_others.empty());
+}
+
+TEST(PropagationMerge, SameTraceDifferentParentTakesTheW3cParentAndRecordsP) {
+  const auto context =
+      extract_with(both("00-11111111111111110000000000000003-000000003ade68b1-01",
+                        "dd=s:2;p:000000000000000a,foo=1", "3", "10", "_dd.p.tid=1111111111111111"),
+                   "datadog,tracecontext");
+  EXPECT_EQ(context.style, PropagationStyle::datadog);
+  EXPECT_EQ(context.parent_id, 987654321u);
+  EXPECT_EQ(tag(context.span_tags, "_dd.parent_id"), "000000000000000a");
+  EXPECT_EQ(context.tracestate_others, "foo=1");
+}
+
+TEST(PropagationMerge, WithoutPTheDatadogParentIsRecordedAsHex) {
+  const auto context =
+      extract_with(both("00-00000000000000000000000000000004-000000003ade68b1-01", "dd=s:2,foo=1", "4", "10"),
+                   "datadog,tracecontext");
+  EXPECT_EQ(context.parent_id, 987654321u);
+  EXPECT_EQ(tag(context.span_tags, "_dd.parent_id"), "000000000000000a");
+  const auto zeros = extract_with(
+      both("00-00000000000000000000000000000004-000000003ade68b1-01", "dd=s:2;p:0000000000000000", "4", "10"),
+      "datadog,tracecontext");
+  EXPECT_EQ(tag(zeros.span_tags, "_dd.parent_id"), "000000000000000a");
+}
+
+TEST(PropagationMerge, APThatDisagreesWithDatadogStillWins) {
+  const auto context = extract_with(both("00-00000000000000000000000000000005-000000003ade68b1-01",
+                                         "dd=s:2;p:8fffffffffffffff,foo=1", "5", "10"),
+                                    "datadog,tracecontext");
+  EXPECT_EQ(context.parent_id, 987654321u);
+  EXPECT_EQ(tag(context.span_tags, "_dd.parent_id"), "8fffffffffffffff");
+}
+
+TEST(PropagationMerge, TheWinnersOtherFieldsStay) {
+  TestHeaders headers = both("00-00000000000000000000000000000005-000000003ade68b1-00",
+                             "dd=s:-1;o:rum;t.dm:-3,foo=1", "5", "10", "_dd.p.dm=-4");
+  headers.add("x-datadog-sampling-priority", "2");
+  headers.add("x-datadog-origin", "synthetics");
+  const auto context = extract_with(headers, "datadog,tracecontext");
+  EXPECT_EQ(context.sampling_priority, 2);
+  EXPECT_EQ(context.origin, "synthetics");
+  EXPECT_EQ(tag(context.trace_tags, "_dd.p.dm"), "-4");
+}
+
+TEST(PropagationMerge, W3cWinnerIgnoresTheDatadogParent) {
+  const auto context =
+      extract_with(both("00-00000000000000000000000000000004-000000003ade68b1-01", "foo=1", "4", "10"),
+                   "tracecontext,datadog");
+  EXPECT_EQ(context.parent_id, 987654321u);
+  EXPECT_FALSE(tag(context.span_tags, "_dd.parent_id").has_value());
+}
+
+TEST(PropagationMerge, MergeNeedsTracecontextConfigured) {
+  const auto context = extract_with(both("00-00000000000000000000000000000004-000000003ade68b1-01",
+                                         "dd=p:000000000000000b,foo=1", "4", "10"),
+                                    "datadog");
+  EXPECT_EQ(context.parent_id, 10u);
+  EXPECT_TRUE(context.tracestate_others.empty());
+  EXPECT_FALSE(tag(context.span_tags, "_dd.parent_id").has_value());
+}
+
+TEST(PropagationMerge, B3WinnerMergesWithW3cToo) {
+  TestHeaders headers{{"x-b3-traceid", "0000000000000004"},
+                      {"x-b3-spanid", "000000000000000c"},
+                      {"traceparent", "00-00000000000000000000000000000004-000000003ade68b1-01"},
+                      {"tracestate", "dd=p:000000000000000b,foo=1"}};
+  const auto context = extract_with(headers, "b3multi,tracecontext");
+  EXPECT_EQ(context.style, PropagationStyle::b3multi);
+  EXPECT_EQ(context.parent_id, 987654321u);
+  EXPECT_EQ(tag(context.span_tags, "_dd.parent_id"), "000000000000000b");
+  EXPECT_EQ(context.tracestate_others, "foo=1");
+}
+
+TEST(PropagationMerge, DatadogTagErrorsAreReportedWhicheverStyleWins) {
+  TestHeaders headers =
+      both("00-00000000000000000000000000000004-000000003ade68b1-01", "foo=1", "4", "10", "bad");
+  const auto context = extract_with(headers, "tracecontext,datadog");
+  EXPECT_EQ(context.style, PropagationStyle::tracecontext);
+  EXPECT_EQ(tag(context.span_tags, "_dd.propagation_error"), "decoding_error");
+}
+
+TEST(PropagationMerge, AllocatesOnlyFromTheGivenResource) {
+  // extract_with() runs with a default resource that refuses to allocate;
+  // this request exercises every style at once.
+  TestHeaders headers = both("00-11111111111111110000000000000003-000000003ade68b1-01",
+                             "dd=s:2;o:rum;p:000000000000000a;t.dm:-4,foo=1", "3", "10",
+                             "_dd.p.tid=1111111111111111,_dd.p.usr.id=x,_dd.p.tid=bad");
+  headers.add("b3", "0");
+  headers.add("baggage", "k=v%20w");
+  const auto context = extract_with(headers, "datadog,tracecontext,b3,baggage");
+  EXPECT_EQ(context.parent_id, 987654321u);
+  EXPECT_EQ(context.baggage.size(), 1u);
+}
