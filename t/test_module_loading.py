@@ -83,34 +83,47 @@ def _comparable(raw):
     return b"\r\n".join(lines), body
 
 
-def test_loaded_module_changes_no_response_byte(nginx_factory, upstream):
-    """Same configuration with and without load_module: identical bytes on the
-    wire for local, static, proxied, chunked and gzip responses."""
-    pages = {
-        "static/page.html": b"<!doctype html><html><head><title>t</title></head><body>static</body></html>\n",
-    }
+def _plain_and_loaded(nginx_factory, upstream, loaded_extra=""):
+    """The same site served by plain nginx and by nginx with the module."""
+    page = b"<!doctype html><html><head><title>t</title></head><body>static</body></html>\n"
     servers = []
     for with_module in (False, True):
-        server = nginx_factory(SERVER, module=with_module, values={"UPSTREAM": upstream.address})
-        for name, content in pages.items():
-            path = server.prefix / "html" / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(content)
-            # Same mtime, so Last-Modified and ETag match between the two servers.
-            os.utime(path, (1_700_000_000, 1_700_000_000))
+        http = SERVER + (loaded_extra if with_module else "")
+        server = nginx_factory(http, module=with_module, values={"UPSTREAM": upstream.address})
+        path = server.prefix / "html" / "static" / "page.html"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(page)
+        # Same mtime, so Last-Modified and ETag match between the two servers.
+        os.utime(path, (1_700_000_000, 1_700_000_000))
         servers.append(server.start())
-    plain, loaded = servers
-    assert plain.module is None and loaded.module is not None
+    assert servers[0].module is None and servers[1].module is not None
+    return servers
 
-    requests = ["/ok", "/static/page.html", "/html/small", "/html/chunked", "/html/gzip",
-                "/status/500", "/echo/x", "/missing-static-falls-to-upstream"]
-    for path in requests:
+
+def _same_bytes(plain, loaded, paths):
+    for path in paths:
         wire = (f"GET {path} HTTP/1.1\r\nHost: localhost\r\nAccept-Encoding: gzip\r\n"
                 "Connection: close\r\n\r\n").encode()
-        # /echo reflects the request headers as the upstream saw them: the
-        # module must not have added any either.
         assert _comparable(client.raw_request(plain.port, wire)) == \
             _comparable(client.raw_request(loaded.port, wire)), path
+
+
+CLIENT_VISIBLE = ["/ok", "/static/page.html", "/html/small", "/html/chunked", "/html/gzip",
+                  "/status/500", "/missing-static-falls-to-upstream"]
+
+
+def test_loaded_module_changes_no_response_byte(nginx_factory, upstream):
+    """Loaded with nothing configured (tracing on by default, as with
+    nginx-datadog): local, static, proxied, chunked and gzip responses are
+    byte-identical to plain nginx's."""
+    plain, loaded = _plain_and_loaded(nginx_factory, upstream)
+    _same_bytes(plain, loaded, CLIENT_VISIBLE)
+
+
+def test_module_with_tracing_off_adds_nothing_upstream_either(nginx_factory, upstream):
+    """/echo reflects the request headers as the upstream saw them."""
+    plain, loaded = _plain_and_loaded(nginx_factory, upstream, "datadog_tracing off;")
+    _same_bytes(plain, loaded, CLIENT_VISIBLE + ["/echo/x"])
 
 
 def test_two_workers_and_reload_keep_serving(nginx, upstream):

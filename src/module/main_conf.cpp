@@ -111,7 +111,58 @@ void* create_main_conf(ngx_conf_t* cf) noexcept {
   return conf;
 }
 
+char* set_propagation_styles(ngx_conf_t* cf, ngx_command_t*, void* conf_ptr) noexcept {
+  auto* conf = static_cast<MainConf*>(conf_ptr);
+  if (conf->styles_set) return const_cast<char*>("is duplicate");
+  const auto* args = static_cast<ngx_str_t*>(cf->args->elts);
+  try {
+    std::string text;
+    for (ngx_uint_t i = 1; i < cf->args->nelts; ++i) {
+      text += to_string_view(args[i]);
+      text += ' ';
+    }
+    const auto parsed = trace::parse_propagation_styles(text);
+    if (!parsed.ok()) {
+      ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%*s", parsed.error.size(), parsed.error.data());
+      return static_cast<char*>(NGX_CONF_ERROR);
+    }
+    conf->extract_styles = parsed.styles;
+    conf->inject_styles = parsed.styles;
+    conf->styles_set = true;
+  } catch (...) {
+    return static_cast<char*>(NGX_CONF_ERROR);
+  }
+  return NGX_CONF_OK;
+}
+
 namespace {
+
+// DD_TRACE_PROPAGATION_STYLE_EXTRACT / _INJECT, each falling back to
+// DD_TRACE_PROPAGATION_STYLE, then to the default styles.
+std::string read_propagation_environment(MainConf& conf) {
+  const char* both = std::getenv("DD_TRACE_PROPAGATION_STYLE");
+  const struct {
+    const char* specific;
+    trace::PropagationStyles* styles;
+  } sides[] = {{"DD_TRACE_PROPAGATION_STYLE_EXTRACT", &conf.extract_styles},
+               {"DD_TRACE_PROPAGATION_STYLE_INJECT", &conf.inject_styles}};
+  for (const auto& side : sides) {
+    const char* value = std::getenv(side.specific);
+    const char* name = side.specific;
+    if (value == nullptr || *value == '\0') {
+      value = both;
+      name = "DD_TRACE_PROPAGATION_STYLE";
+    }
+    if (value == nullptr || *value == '\0') {
+      *side.styles = trace::default_propagation_styles();
+      continue;
+    }
+    const auto parsed = trace::parse_propagation_styles(value);
+    if (!parsed.ok()) return std::string(name) + ": " + parsed.error;
+    *side.styles = parsed.styles;
+  }
+  return "";
+}
 
 // DD_TRACE_SAMPLING_RULES, DD_TRACE_SAMPLE_RATE, DD_TRACE_RATE_LIMIT, after the
 // rules of the directives (which therefore win). Returns an error sentence.
@@ -161,7 +212,8 @@ char* init_main_conf(ngx_conf_t* cf, void* conf_ptr) noexcept {
   ngx_conf_init_msec_value(conf->agent_timeout, 2000);
   ngx_conf_init_msec_value(conf->exit_flush_timeout, 1000);
   try {
-    const std::string error = read_sampling_environment(*conf->sampler_config);
+    std::string error = read_sampling_environment(*conf->sampler_config);
+    if (error.empty() && !conf->styles_set) error = read_propagation_environment(*conf);
     if (!error.empty()) {
       ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%*s", error.size(), error.data());
       return static_cast<char*>(NGX_CONF_ERROR);
@@ -169,6 +221,8 @@ char* init_main_conf(ngx_conf_t* cf, void* conf_ptr) noexcept {
   } catch (...) {
     return static_cast<char*>(NGX_CONF_ERROR);
   }
+  conf->all_styles = conf->extract_styles;
+  for (const auto style : conf->inject_styles) conf->all_styles.add(style);
   if (conf->agent_url.data == nullptr) {
     try {
       const std::string url = agent_url_from_environment();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "module/nginx.hpp"
+#include "trace/propagation_style.hpp"
 #include "trace/sampler_config.hpp"
 
 namespace datadog::module {
@@ -22,7 +23,16 @@ struct MainConf {
   // DD_TRACE_SAMPLE_RATE and DD_TRACE_RATE_LIMIT. Destroyed with the
   // configuration's pool; each worker copies it into its own sampler.
   trace::SamplerConfig* sampler_config = nullptr;
+  // datadog_propagation_styles, else DD_TRACE_PROPAGATION_STYLE_EXTRACT /
+  // _INJECT / DD_TRACE_PROPAGATION_STYLE, else datadog, tracecontext, baggage.
+  bool styles_set = false;
+  trace::PropagationStyles extract_styles;
+  trace::PropagationStyles inject_styles;
+  // Both together: the header names removed from what goes upstream.
+  trace::PropagationStyles all_styles;
 };
+
+char* set_propagation_styles(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
 
 void* create_main_conf(ngx_conf_t* cf) noexcept;
 char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept;

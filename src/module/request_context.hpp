@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "module/nginx.hpp"
+#include "trace/propagation.hpp"
 #include "trace/sampling_decision.hpp"
 #include "trace/trace_id.hpp"
 
@@ -16,8 +17,14 @@ struct RequestContext {
   trace::TraceId trace_id;
   trace::SpanId span_id = 0;
   trace::SpanId parent_id = 0;
-  trace::SamplingDecision sampling;     // made when the span starts, before proxying
-  ngx_str_t sample_rate_source{};       // the datadog_sample_rate that applied, if any
+  trace::SamplingDecision sampling;  // made when the span starts, before proxying
+  ngx_str_t sample_rate_source{};    // the datadog_sample_rate that applied, if any
+  // In the request pool (null until the span starts): the `_dd.p.*` tags the
+  // trace carries (propagated upstream and written on the span), and tags for
+  // this span only (`_dd.parent_id`, `_dd.propagation_error`, ...).
+  std::pmr::vector<trace::Tag>* trace_tags = nullptr;
+  std::pmr::vector<trace::Tag>* span_tags = nullptr;
+  std::string_view origin;              // `_dd.origin`, when the client sent one
   std::int64_t start_wall_ns = 0;       // since the Unix epoch
   std::int64_t start_monotonic_ns = 0;  // for the duration
 };

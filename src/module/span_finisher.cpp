@@ -70,10 +70,14 @@ void finish_request_span(ngx_http_request_t* r, RequestContext& ctx) noexcept {
   const std::string_view scheme = "http";
 #endif
 
-  std::array<Meta, 24> meta;
+  // Fixed tags, then the trace's propagated tags and this span's own.
+  const std::size_t capacity = 24 + (ctx.trace_tags != nullptr ? ctx.trace_tags->size() : 0) +
+                               (ctx.span_tags != nullptr ? ctx.span_tags->size() : 0);
+  auto* meta = static_cast<Meta*>(ngx_palloc(pool, capacity * sizeof(Meta)));
+  if (meta == nullptr) return;
   std::size_t n = 0;
   auto add = [&](std::string_view key, std::string_view value) {
-    if (n < meta.size()) meta[n++] = Meta{key, value};
+    if (n < capacity) meta[n++] = Meta{key, value};
   };
   add("component", "nginx");
   add("span.kind", "server");
@@ -103,7 +107,15 @@ void finish_request_span(ngx_http_request_t* r, RequestContext& ctx) noexcept {
     tid = trace::hex16(ctx.trace_id.high);
     add("_dd.p.tid", {tid.data(), tid.size()});
   }
-  if (const auto dm = ctx.sampling.decision_maker_text(); !dm.empty()) add("_dd.p.dm", dm);
+  if (ctx.trace_tags != nullptr) {
+    for (const auto& tag : *ctx.trace_tags) {
+      if (tag.key != "_dd.p.tid") add(tag.key, tag.value);  // written from the trace id above
+    }
+  }
+  if (ctx.span_tags != nullptr) {
+    for (const auto& tag : *ctx.span_tags) add(tag.key, tag.value);
+  }
+  if (!ctx.origin.empty()) add("_dd.origin", ctx.origin);
   if (ctx.sample_rate_source.len != 0)
     add("nginx.sample_rate_source", to_string_view(ctx.sample_rate_source));
 
@@ -126,7 +138,7 @@ void finish_request_span(ngx_http_request_t* r, RequestContext& ctx) noexcept {
   span.start_ns = ctx.start_wall_ns;
   span.duration_ns = monotonic_ns() - ctx.start_monotonic_ns;
   span.error = error;
-  span.meta = std::span<const Meta>(meta.data(), n);
+  span.meta = std::span<const Meta>(meta, n);
   span.metrics = std::span<const Metric>(metrics.data(), m);
   worker->record_trace(std::span<const trace::SpanRecord>(&span, 1));
 }

@@ -2,14 +2,10 @@
 // so the decision and the ids exist before anything is proxied. Log: finish.
 #include "module/tracing_handlers.hpp"
 
-#include <chrono>
-
 #include "module/location_conf.hpp"
 #include "module/request_context.hpp"
-#include "module/sample_rate_directive.hpp"
 #include "module/span_finisher.hpp"
-#include "module/span_names.hpp"
-#include "module/str_view.hpp"
+#include "module/span_starter.hpp"
 #include "module/worker.hpp"
 
 extern ngx_module_t ngx_http_datadog_module;
@@ -19,29 +15,6 @@ namespace {
 
 const LocationConf& location_conf(ngx_http_request_t* r) noexcept {
   return *static_cast<LocationConf*>(ngx_http_get_module_loc_conf(r, ngx_http_datadog_module));
-}
-
-// Ids and the sampling decision, made once, before anything is proxied.
-void start_span(ngx_http_request_t* r, RequestContext& ctx) noexcept {
-  Worker* worker = Worker::get();
-  if (worker == nullptr) return;
-  const LocationConf& conf = location_conf(r);
-  ctx.trace_id = worker->ids().new_trace_id(static_cast<std::uint32_t>(ctx.start_wall_ns / 1'000'000'000));
-  ctx.span_id = worker->ids().new_span_id();
-  ctx.parent_id = 0;
-  ctx.sample_rate_source = applicable_sample_rate_source(r, conf.sample_rates);
-
-  trace::Meta tag{"nginx.sample_rate_source", to_string_view(ctx.sample_rate_source)};
-  trace::SampledSpan sampled;
-  sampled.service = to_string_view(conf.service_name);
-  sampled.env = to_string_view(conf.environment);
-  sampled.name = operation_name(r, conf);
-  // Only rules look at the resource: skip building it when there are none.
-  if (!worker->sampler().rules().empty()) sampled.resource = resource_name(r, conf);
-  if (ctx.sample_rate_source.len != 0) sampled.tags = std::span<const trace::Meta>(&tag, 1);
-  const auto now = trace::TraceSampler::Clock::time_point(std::chrono::milliseconds(ngx_current_msec));
-  ctx.sampling = worker->sampler().decide(sampled, ctx.trace_id, now);
-  ctx.span_started = true;
 }
 
 ngx_int_t on_post_read(ngx_http_request_t* r) noexcept {
@@ -55,7 +28,7 @@ ngx_int_t on_rewrite(ngx_http_request_t* r) noexcept {
   if (r != r->main || !location_conf(r).tracing) return NGX_DECLINED;
   RequestContext* ctx = find_request_context(r);
   if (ctx == nullptr) ctx = create_request_context(r);
-  if (ctx != nullptr && !ctx->span_started) start_span(r, *ctx);
+  if (ctx != nullptr && !ctx->span_started) start_request_span(r, *ctx, Propagation::inject);
   return NGX_DECLINED;
 }
 
@@ -76,7 +49,7 @@ ngx_int_t on_log(ngx_http_request_t* r) noexcept {
       ctx->start_wall_ns = started_ns;
       ctx->start_monotonic_ns -= elapsed_ns;
     }
-    start_span(r, *ctx);
+    start_request_span(r, *ctx, Propagation::skip);
   }
   if (ctx->span_started) finish_request_span(r, *ctx);
   return NGX_OK;

@@ -1,0 +1,87 @@
+// nginx keeps request headers in an ngx_list_t with lowercase keys; entries
+// cannot be removed in place, so removal rebuilds the list in the pool, and
+// only when a client actually sent one of the names.
+#include "module/request_headers.hpp"
+
+#include "module/str_view.hpp"
+
+namespace datadog::module {
+namespace {
+
+template <typename Visit>
+void for_each_header(ngx_list_t& headers, Visit&& visit) {
+  for (ngx_list_part_t* part = &headers.part; part != nullptr; part = part->next) {
+    auto* items = static_cast<ngx_table_elt_t*>(part->elts);
+    for (ngx_uint_t i = 0; i < part->nelts; ++i) visit(items[i]);
+  }
+}
+
+std::string_view lowercase_key(const ngx_table_elt_t& header) {
+  return {reinterpret_cast<const char*>(header.lowcase_key), header.key.len};
+}
+
+bool is_propagation_header(const ngx_table_elt_t& header, const trace::PropagationStyles& styles) {
+  const std::string_view key = lowercase_key(header);
+  for (const trace::PropagationStyle style : styles) {
+    for (const std::string_view name : trace::propagation_header_names(style)) {
+      if (name == key) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+std::size_t RequestHeaderReader::get(std::string_view lowercase_name, std::string_view* out,
+                                     std::size_t max) const {
+  std::size_t found = 0;
+  for_each_header(r_->headers_in.headers, [&](const ngx_table_elt_t& header) {
+    if (header.hash == 0 || lowercase_key(header) != lowercase_name) return;
+    if (found < max) out[found] = to_string_view(header.value);
+    ++found;
+  });
+  return found;
+}
+
+void RequestHeaderWriter::set(std::string_view lowercase_name, std::string_view value) {
+  auto* header = static_cast<ngx_table_elt_t*>(ngx_list_push(&r_->headers_in.headers));
+  if (header == nullptr) {
+    failed_ = true;
+    return;
+  }
+  // The names are static lowercase text: key and lowcase_key can share it.
+  header->key = to_ngx_str(lowercase_name);
+  header->lowcase_key = header->key.data;
+  header->value = to_ngx_str(value);
+  // The real hash, so that proxy_set_header of the same name still overrides.
+  header->hash = ngx_hash_key(header->lowcase_key, header->key.len);
+}
+
+ngx_int_t remove_propagation_headers(ngx_http_request_t* r, const trace::PropagationStyles& styles) noexcept {
+  ngx_uint_t total = 0;
+  ngx_uint_t matching = 0;
+  for_each_header(r->headers_in.headers, [&](const ngx_table_elt_t& header) {
+    ++total;
+    if (is_propagation_header(header, styles)) ++matching;
+  });
+  if (matching == 0) return NGX_OK;
+  // The list points at its own first part (`last`), so the new one is built in
+  // place; the old parts stay readable in the pool while they are copied.
+  ngx_list_t old = r->headers_in.headers;
+  ngx_list_t& headers = r->headers_in.headers;
+  if (ngx_list_init(&headers, r->pool, total - matching + 8, sizeof(ngx_table_elt_t)) != NGX_OK)
+    return NGX_ERROR;
+  bool failed = false;
+  for_each_header(old, [&](const ngx_table_elt_t& header) {
+    if (failed || is_propagation_header(header, styles)) return;
+    auto* copy = static_cast<ngx_table_elt_t*>(ngx_list_push(&headers));
+    if (copy == nullptr) {
+      failed = true;
+      return;
+    }
+    *copy = header;
+  });
+  return failed ? NGX_ERROR : NGX_OK;
+}
+
+}  // namespace datadog::module

@@ -1,0 +1,38 @@
+// The request's incoming header list seen through the propagation core's
+// reader and writer interfaces. Writing here is what makes proxy_pass,
+// fastcgi_pass, uwsgi_pass and grpc_pass forward the trace context with no
+// extra directive: they all copy r->headers_in.headers upstream.
+#pragma once
+
+#include "module/nginx.hpp"
+#include "trace/propagation.hpp"
+
+namespace datadog::module {
+
+class RequestHeaderReader final : public trace::HeaderReader {
+ public:
+  explicit RequestHeaderReader(ngx_http_request_t* r) noexcept : r_(r) {}
+  std::size_t get(std::string_view lowercase_name, std::string_view* out, std::size_t max) const override;
+
+ private:
+  ngx_http_request_t* r_;
+};
+
+class RequestHeaderWriter final : public trace::HeaderWriter {
+ public:
+  explicit RequestHeaderWriter(ngx_http_request_t* r) noexcept : r_(r) {}
+  // Appends the header; call remove_propagation_headers first so that no
+  // client-sent copy remains.
+  void set(std::string_view lowercase_name, std::string_view value) override;
+  bool failed() const noexcept { return failed_; }
+
+ private:
+  ngx_http_request_t* r_;
+  bool failed_ = false;
+};
+
+// Drops every client-sent header that the styles read or write, so that
+// nothing the client sent under those names (valid or not) goes upstream.
+ngx_int_t remove_propagation_headers(ngx_http_request_t* r, const trace::PropagationStyles& styles) noexcept;
+
+}  // namespace datadog::module

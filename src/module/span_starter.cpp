@@ -1,0 +1,129 @@
+// The order matters: extraction decides the trace id, the trace id feeds the
+// sampling hash, and injection carries the decision upstream.
+#include "module/span_starter.hpp"
+
+#include <chrono>
+#include <new>
+
+#include "module/location_conf.hpp"
+#include "module/main_conf.hpp"
+#include "module/pool_resource.hpp"
+#include "module/request_headers.hpp"
+#include "module/sample_rate_directive.hpp"
+#include "module/span_names.hpp"
+#include "module/str_view.hpp"
+#include "module/worker.hpp"
+
+extern ngx_module_t ngx_http_datadog_module;
+
+namespace datadog::module {
+namespace {
+
+using trace::Tag;
+using TagList = std::pmr::vector<Tag>;
+
+template <typename T, typename... Args>
+T* pool_new(ngx_pool_t* pool, Args&&... args) {
+  void* memory = ngx_palloc(pool, sizeof(T));
+  if (memory == nullptr) throw std::bad_alloc();
+  return new (memory) T(std::forward<Args>(args)...);
+}
+
+void set_decision_maker(TagList& tags, std::string_view value) {
+  std::erase_if(tags, [](const Tag& tag) { return tag.key == "_dd.p.dm"; });
+  if (!value.empty()) tags.emplace_back("_dd.p.dm", value);
+}
+
+trace::SamplingDecision sample(ngx_http_request_t* r, RequestContext& ctx, const LocationConf& conf,
+                               Worker& worker) {
+  ctx.sample_rate_source = applicable_sample_rate_source(r, conf.sample_rates);
+  const trace::Meta tag{"nginx.sample_rate_source", to_string_view(ctx.sample_rate_source)};
+  trace::SampledSpan sampled;
+  sampled.service = to_string_view(conf.service_name);
+  sampled.env = to_string_view(conf.environment);
+  sampled.name = operation_name(r, conf);
+  // Only rules look at the resource: skip building it when there are none.
+  if (!worker.sampler().rules().empty()) sampled.resource = resource_name(r, conf);
+  if (ctx.sample_rate_source.len != 0) sampled.tags = std::span<const trace::Meta>(&tag, 1);
+  const auto now = trace::TraceSampler::Clock::time_point(std::chrono::milliseconds(ngx_current_msec));
+  return worker.sampler().decide(sampled, ctx.trace_id, now);
+}
+
+void start(ngx_http_request_t* r, RequestContext& ctx, Worker& worker, Propagation propagation) {
+  const LocationConf& conf =
+      *static_cast<LocationConf*>(ngx_http_get_module_loc_conf(r, ngx_http_datadog_module));
+  const MainConf& main = *static_cast<MainConf*>(ngx_http_get_module_main_conf(r, ngx_http_datadog_module));
+  auto* memory = pool_new<PoolResource>(r->pool, r->pool);
+  ctx.trace_tags = pool_new<TagList>(r->pool, memory);
+  ctx.span_tags = pool_new<TagList>(r->pool, memory);
+
+  trace::ExtractedContext* extracted = nullptr;
+  if (conf.trust_incoming_span && !main.extract_styles.empty()) {
+    const RequestHeaderReader reader(r);
+    extracted =
+        pool_new<trace::ExtractedContext>(r->pool, trace::extract(reader, main.extract_styles, memory));
+    if (!extracted->diagnostics.empty()) {
+      ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "datadog: ignored trace context: %*s",
+                     extracted->diagnostics.size(), extracted->diagnostics.data());
+    }
+  }
+
+  const bool continues = extracted != nullptr && !extracted->trace_id.is_zero();
+  if (continues) {
+    ctx.trace_id = extracted->trace_id;
+    ctx.parent_id = extracted->parent_id;
+    ctx.origin = extracted->origin;
+    for (const Tag& tag : extracted->trace_tags) ctx.trace_tags->push_back(tag);
+  } else {
+    ctx.trace_id = worker.ids().new_trace_id(static_cast<std::uint32_t>(ctx.start_wall_ns / 1'000'000'000));
+    ctx.parent_id = 0;
+  }
+  if (extracted != nullptr) {
+    for (const Tag& tag : extracted->span_tags) ctx.span_tags->push_back(tag);
+  }
+  ctx.span_id = worker.ids().new_span_id();
+
+  if (extracted != nullptr && extracted->sampling_priority) {
+    // The caller already decided: keep its priority and its _dd.p.dm.
+    ctx.sampling = trace::SamplingDecision{};
+    ctx.sampling.priority = *extracted->sampling_priority;
+    ctx.sampling.agent_rate.reset();
+  } else {
+    ctx.sampling = sample(r, ctx, conf, worker);
+    set_decision_maker(*ctx.trace_tags, ctx.sampling.decision_maker_text());
+  }
+
+  if (propagation == Propagation::skip) return;
+  if (remove_propagation_headers(r, main.all_styles) != NGX_OK) throw std::bad_alloc();
+  if (!main.inject_styles.empty()) {
+    trace::OutgoingContext outgoing;
+    outgoing.trace_id = ctx.trace_id;
+    outgoing.span_id = ctx.span_id;
+    outgoing.sampling_priority = ctx.sampling.priority;
+    outgoing.origin = ctx.origin;
+    outgoing.trace_tags = *ctx.trace_tags;
+    if (extracted != nullptr) {
+      outgoing.tracestate_others = extracted->tracestate_others;
+      outgoing.baggage = extracted->baggage;
+    }
+    RequestHeaderWriter writer(r);
+    trace::inject(outgoing, main.inject_styles, writer, memory, ctx.span_tags);
+    if (writer.failed()) throw std::bad_alloc();
+  }
+}
+
+}  // namespace
+
+void start_request_span(ngx_http_request_t* r, RequestContext& ctx, Propagation propagation) noexcept {
+  Worker* worker = Worker::get();
+  if (worker == nullptr) return;
+  try {
+    start(r, ctx, *worker, propagation);
+    ctx.span_started = true;
+  } catch (...) {
+    // Only an exhausted pool gets here: the request goes on untraced.
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "datadog: out of memory starting the request's span");
+  }
+}
+
+}  // namespace datadog::module
