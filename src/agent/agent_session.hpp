@@ -95,6 +95,9 @@ class AgentSession {
 
   bool busy() const noexcept { return phase_ != Phase::idle; }
   const TraceBatch& batch() const noexcept { return batch_; }
+  // For the final, synchronous flush at worker exit, when the event loop (and
+  // so this state machine) no longer runs.
+  TraceBatch& batch_for_exit() noexcept { return batch_; }
   const AgentLink& link() const noexcept { return link_; }
   // Replies whose rate_by_service could not be used.
   std::uint64_t bad_rate_replies() const noexcept { return bad_rate_replies_; }

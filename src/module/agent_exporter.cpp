@@ -1,6 +1,7 @@
 // Event-loop I/O with the agent. nginx's connect code logs every refused
 // connection at `error`; the connection gets a private log whose writer only
-// remembers the last message, so the error log shows state changes, not noise.
+// remembers the last message, so the error log shows the session's state
+// changes, not one line per attempt.
 #include "module/agent_exporter.hpp"
 
 #include <poll.h>
@@ -8,79 +9,63 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <cstring>
-#include <string_view>
+#include <vector>
 
 #include "module/main_conf.hpp"
 #include "module/str_view.hpp"
-#include "module/worker.hpp"
-#include "trace/msgpack_writer.hpp"
 #include "trace/span_encoder.hpp"
 
 namespace datadog::module {
 namespace {
 
-constexpr std::size_t flush_threshold = 1024 * 1024;  // send early past this
-constexpr std::size_t max_response = 64 * 1024;
 constexpr std::string_view module_version = "0.1.0";
 
-std::string_view address_name(const MainConf& conf, ngx_uint_t index) {
-  return to_string_view(conf.agent_addresses[index].name);
+agent::Clock::time_point now() {
+  return agent::Clock::time_point(std::chrono::milliseconds(ngx_current_msec));
 }
 
-// Parses a complete response in `data`: returns false while more bytes are
-// needed; sets `status` (0 when the bytes are not HTTP) and `keep_alive`.
-bool parse_response(std::string_view data, bool eof, int& status, bool& keep_alive) {
-  const auto head_end = data.find("\r\n\r\n");
-  if (head_end == std::string_view::npos) {
-    if (eof || data.size() > max_response || (data.size() >= 5 && data.substr(0, 5) != "HTTP/")) {
-      status = 0;
-      return true;
-    }
-    return false;
+std::vector<std::string> address_names(const MainConf& conf) {
+  std::vector<std::string> names;
+  for (ngx_uint_t i = 0; i < conf.agent_address_count; ++i) {
+    names.emplace_back(to_string_view(conf.agent_addresses[i].name));
   }
-  const std::string_view head = data.substr(0, head_end);
-  if (head.size() < 12 || head.substr(0, 5) != "HTTP/") {
-    status = 0;
-    return true;
+  return names;
+}
+
+agent::SessionConfig session_config(const MainConf& conf) {
+  agent::SessionConfig config;
+  config.batch.max_buffered = conf.buffer_size;
+  config.connect_timeout = std::chrono::milliseconds(conf.agent_timeout);
+  config.request_timeout = std::chrono::milliseconds(conf.agent_timeout);
+  // Workers must not retry in step after an outage.
+  config.link.jitter_seed = static_cast<std::uint64_t>(ngx_pid) * 0x9e3779b97f4a7c15ULL;
+  return config;
+}
+
+ngx_uint_t nginx_level(agent::LogLevel level) {
+  switch (level) {
+    case agent::LogLevel::error:
+      return NGX_LOG_ERR;
+    case agent::LogLevel::warn:
+      return NGX_LOG_WARN;
+    case agent::LogLevel::notice:
+      return NGX_LOG_NOTICE;
+    case agent::LogLevel::info:
+      return NGX_LOG_INFO;
   }
-  int code = 0;
-  std::from_chars(head.data() + 9, head.data() + 12, code);
-  status = code;
-  keep_alive = head.substr(5, 3) == "1.1";
-  std::size_t content_length = 0;
-  bool chunked = false;
-  std::size_t pos = head.find("\r\n");
-  while (pos != std::string_view::npos && pos < head.size()) {
-    const std::size_t next = head.find("\r\n", pos + 2);
-    std::string_view line =
-        head.substr(pos + 2, (next == std::string_view::npos ? head.size() : next) - pos - 2);
-    const auto colon = line.find(':');
-    if (colon != std::string_view::npos) {
-      std::string_view name = line.substr(0, colon);
-      std::string_view value = line.substr(colon + 1);
-      while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-      if (name.size() == 14 && strncasecmp(name.data(), "content-length", 14) == 0) {
-        std::from_chars(value.data(), value.data() + value.size(), content_length);
-      } else if (name.size() == 17 && strncasecmp(name.data(), "transfer-encoding", 17) == 0) {
-        chunked = value.find("chunked") != std::string_view::npos;
-      } else if (name.size() == 10 && strncasecmp(name.data(), "connection", 10) == 0) {
-        if (strncasecmp(value.data(), "close", 5) == 0) keep_alive = false;
-      }
-    }
-    pos = next;
-  }
-  const std::string_view body = data.substr(head_end + 4);
-  if (chunked) {
-    return body.find("0\r\n\r\n") != std::string_view::npos || eof;
-  }
-  return body.size() >= content_length || eof;
+  return NGX_LOG_WARN;
 }
 
 }  // namespace
 
-AgentExporter::AgentExporter(ngx_cycle_t* cycle, const MainConf& conf) : cycle_(cycle), conf_(conf) {
+AgentExporter::AgentExporter(ngx_cycle_t* cycle, const MainConf& conf, trace::TraceSampler& sampler)
+    : cycle_(cycle),
+      conf_(conf),
+      sampler_(sampler),
+      session_(address_names(conf),
+               agent::AgentRequestWriter(to_string_view(conf.agent_host_header), module_version),
+               session_config(conf)) {
   quiet_log_ = *cycle->log;
   quiet_log_.log_level = NGX_LOG_ERR;
   quiet_log_.writer = capture_error;
@@ -88,21 +73,25 @@ AgentExporter::AgentExporter(ngx_cycle_t* cycle, const MainConf& conf) : cycle_(
   quiet_log_.next = nullptr;
   quiet_log_.handler = nullptr;
   quiet_log_.data = nullptr;
-  batch_.reserve(64 * 1024);
 
-  timer_.handler = on_timer;
-  timer_.data = this;
-  timer_.log = cycle->log;
   // A pending flush must not keep a gracefully exiting worker alive: the last
-  // spans are sent by flush_at_exit instead.
-  timer_.cancelable = 1;
-  schedule_flush();
+  // spans are sent by flush_at_exit. An exchange under way does (its deadline
+  // timer is not cancelable), and is bounded by datadog_agent_timeout.
+  for (ngx_event_t* event : {&flush_timer_, &flush_posted_, &deadline_}) {
+    event->data = this;
+    event->log = cycle->log;
+  }
+  flush_timer_.handler = on_flush_timer;
+  flush_timer_.cancelable = 1;
+  flush_posted_.handler = on_flush_posted;
+  deadline_.handler = on_deadline;
+  ngx_add_timer(&flush_timer_, conf_.flush_interval);
 }
 
-AgentExporter::~AgentExporter() {
-  if (timer_.timer_set) ngx_del_timer(&timer_);
-  close_connection();
-}
+// Destroyed only in exit_process, after which the worker runs no event: its
+// timers and posted events are left as they are (nginx's queues are being torn
+// down), but an open socket must be closed or nginx reports it as leaked.
+AgentExporter::~AgentExporter() { close_connection(); }
 
 void AgentExporter::capture_error(ngx_log_t* log, ngx_uint_t, u_char* buf, size_t len) {
   auto* self = static_cast<AgentExporter*>(log->wdata);
@@ -122,83 +111,91 @@ void AgentExporter::capture_error(ngx_log_t* log, ngx_uint_t, u_char* buf, size_
 }
 
 void AgentExporter::record_trace(std::span<const trace::SpanRecord> spans) noexcept {
-  if (batch_.size() + payload_.size() >= conf_.buffer_size) {
-    ++traces_dropped_;
-    return;
-  }
+  std::string* out = session_.begin_trace();
+  if (out == nullptr) return;  // buffer full: counted as dropped by the session
   try {
-    trace::encode_trace(batch_, spans);
-    ++batch_traces_;
+    trace::encode_trace(*out, spans);
   } catch (...) {
-    ++traces_dropped_;
+    session_.abandon_trace();
     return;
   }
-  if (batch_.size() >= flush_threshold && state_ == State::idle && payload_.empty()) start_flush();
+  if (session_.commit_trace() && !flush_posted_.posted) {
+    ngx_post_event(&flush_posted_, &ngx_posted_events);
+  }
 }
 
-void AgentExporter::schedule_flush() {
-  if (!timer_.timer_set) ngx_add_timer(&timer_, conf_.flush_interval);
-}
-
-void AgentExporter::on_timer(ngx_event_t* event) {
+void AgentExporter::on_flush_timer(ngx_event_t* event) {
   auto* self = static_cast<AgentExporter*>(event->data);
-  if (self->state_ == State::idle) self->start_flush();
-  self->schedule_flush();
+  self->react(self->session_.flush(now()));
+  if (!ngx_exiting) ngx_add_timer(&self->flush_timer_, self->conf_.flush_interval);
 }
 
-void AgentExporter::prepare_payload() {
-  payload_.clear();
-  trace::msgpack::write_array_header(payload_, batch_traces_);
-  payload_ += batch_;
-  payload_traces_ = batch_traces_;
-  batch_.clear();
-  batch_traces_ = 0;
-  build_request_head();
+void AgentExporter::on_flush_posted(ngx_event_t* event) {
+  auto* self = static_cast<AgentExporter*>(event->data);
+  self->react(self->session_.flush(now()));
 }
 
-void AgentExporter::build_request_head() {
-  request_head_.clear();
-  request_head_ += "PUT /v0.4/traces HTTP/1.1\r\nHost: ";
-  request_head_ += to_string_view(conf_.agent_host_header);
-  request_head_ +=
-      "\r\nContent-Type: application/msgpack\r\n"
-      "Datadog-Meta-Lang: cpp\r\n"
-      "Datadog-Meta-Lang-Version: 20\r\n"
-      "Datadog-Meta-Lang-Interpreter: nginx\r\n"
-      "Datadog-Meta-Tracer-Version: ";
-  request_head_ += module_version;
-  request_head_ += "\r\nX-Datadog-Trace-Count: ";
-  request_head_ += std::to_string(payload_traces_);
-  request_head_ += "\r\nContent-Length: ";
-  request_head_ += std::to_string(payload_.size());
-  request_head_ += "\r\n\r\n";
-}
-
-void AgentExporter::start_flush() {
-  if (payload_.empty()) {
-    if (batch_traces_ == 0) return;
-    prepare_payload();
+void AgentExporter::on_deadline(ngx_event_t* event) {
+  auto* self = static_cast<AgentExporter*>(event->data);
+  if (self->connecting_) {
+    self->react(self->session_.connect_failed(agent::Failure::connect_timeout, "timed out", now()));
+  } else {
+    self->react(self->session_.exchange_failed(agent::Failure::response_timeout, "timed out", now()));
   }
-  if (conf_.agent_address_count == 0) {
-    traces_dropped_ += payload_traces_;
-    payload_.clear();
-    return;
-  }
-  sent_ = 0;
-  response_.clear();
-  addresses_tried_ = 0;
-  failures_.clear();
-  if (connection_ != nullptr) {  // keep-alive connection from the last payload
-    connection_->idle = 0;
-    state_ = State::sending;
-    on_writable();
-    return;
-  }
-  connect_next();
 }
 
-void AgentExporter::connect_next() {
-  const ngx_addr_t& address = conf_.agent_addresses[address_index_];
+void AgentExporter::set_deadline(agent::Clock::time_point deadline) noexcept {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now()).count();
+  ngx_add_timer(&deadline_, static_cast<ngx_msec_t>(left > 0 ? left : 1));
+}
+
+void AgentExporter::react(agent::Reaction reaction) noexcept {
+  if (reaction.log) {
+    ngx_log_error(nginx_level(reaction.log->level), cycle_->log, 0, "%*s", reaction.log->text.size(),
+                  reaction.log->text.data());
+  }
+  if (reaction.rates != nullptr) {
+    try {
+      sampler_.replace_agent_rates(*reaction.rates);
+    } catch (...) {
+      // Keep the previous rates.
+    }
+  }
+  const agent::Command& command = reaction.command;
+  switch (command.kind) {
+    case agent::Command::Kind::none:
+      return;
+    case agent::Command::Kind::idle:
+      if (deadline_.timer_set) ngx_del_timer(&deadline_);
+      head_ = body_ = {};
+      if (command.close_connection) {
+        close_connection();
+      } else if (connection_ != nullptr) {
+        // Kept alive for the next flush; nginx closes idle connections on
+        // graceful exit through c->close.
+        connection_->idle = 1;
+      }
+      return;
+    case agent::Command::Kind::connect:
+      if (command.close_connection) close_connection();
+      set_deadline(command.deadline);
+      connect_to(command.address);
+      return;
+    case agent::Command::Kind::send:
+      if (command.close_connection) close_connection();
+      set_deadline(command.deadline);
+      head_ = command.head;
+      body_ = command.body;
+      sent_ = 0;
+      if (connection_ != nullptr) connection_->idle = 0;
+      on_writable();
+      return;
+  }
+}
+
+void AgentExporter::connect_to(std::size_t address_index) noexcept {
+  close_connection();
+  const ngx_addr_t& address = conf_.agent_addresses[address_index];
   ngx_peer_connection_t peer{};
   peer.sockaddr = address.sockaddr;
   peer.socklen = address.socklen;
@@ -210,7 +207,9 @@ void AgentExporter::connect_next() {
   const ngx_int_t rc = ngx_event_connect_peer(&peer);
   if (rc == NGX_ERROR || rc == NGX_BUSY || rc == NGX_DECLINED) {
     if (peer.connection != nullptr) ngx_close_connection(peer.connection);
-    attempt_failed(last_error_[0] != '\0' ? last_error_ : "connect failed");
+    const bool refused = std::strstr(last_error_, "refused") != nullptr;
+    react(session_.connect_failed(refused ? agent::Failure::connect_refused : agent::Failure::connect_error,
+                                  last_error_[0] != '\0' ? last_error_ : "connect failed", now()));
     return;
   }
   connection_ = peer.connection;
@@ -218,27 +217,15 @@ void AgentExporter::connect_next() {
   connection_->read->handler = on_connection_event;
   connection_->write->handler = on_connection_event;
   if (rc == NGX_AGAIN) {
-    state_ = State::connecting;
-    ngx_add_timer(connection_->write, conf_.agent_timeout);
+    connecting_ = true;
     return;
   }
-  state_ = State::sending;
-  on_writable();
+  react(session_.connected(now()));
 }
 
 void AgentExporter::on_connection_event(ngx_event_t* event) {
   auto* connection = static_cast<ngx_connection_t*>(event->data);
   auto* self = static_cast<AgentExporter*>(connection->data);
-  if (event->timedout) {
-    event->timedout = 0;
-    if (self->state_ == State::idle) {
-      self->close_connection();
-    } else {
-      self->attempt_failed(self->state_ == State::connecting ? "connection timed out"
-                                                             : "agent did not answer in time");
-    }
-    return;
-  }
   if (event->write) {
     self->on_writable();
   } else {
@@ -246,236 +233,163 @@ void AgentExporter::on_connection_event(ngx_event_t* event) {
   }
 }
 
-void AgentExporter::on_writable() {
+void AgentExporter::on_writable() noexcept {
   ngx_connection_t* c = connection_;
-  if (state_ == State::connecting) {
+  if (c == nullptr) return;
+  if (connecting_) {
     int error = 0;
     socklen_t length = sizeof(error);
     if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &error, &length) == -1) error = errno;
+    connecting_ = false;
     if (error != 0) {
-      attempt_failed(std::strerror(error));
+      react(session_.connect_failed(
+          error == ECONNREFUSED ? agent::Failure::connect_refused : agent::Failure::connect_error,
+          std::strerror(error), now()));
       return;
     }
-    state_ = State::sending;
+    react(session_.connected(now()));
+    return;
   }
-  if (state_ != State::sending) return;
-  if (c->write->timer_set) ngx_del_timer(c->write);
-  while (sent_ < request_head_.size() + payload_.size()) {
-    const bool in_head = sent_ < request_head_.size();
-    const char* data =
-        in_head ? request_head_.data() + sent_ : payload_.data() + (sent_ - request_head_.size());
-    const std::size_t size =
-        in_head ? request_head_.size() - sent_ : payload_.size() - (sent_ - request_head_.size());
-    const ssize_t n = c->send(c, reinterpret_cast<u_char*>(const_cast<char*>(data)), size);
+  while (sent_ < head_.size() + body_.size()) {
+    const bool in_head = sent_ < head_.size();
+    const std::string_view rest = in_head ? head_.substr(sent_) : body_.substr(sent_ - head_.size());
+    const ssize_t n = c->send(c, reinterpret_cast<u_char*>(const_cast<char*>(rest.data())), rest.size());
     if (n == NGX_AGAIN) {
-      ngx_add_timer(c->write, conf_.agent_timeout);
-      if (ngx_handle_write_event(c->write, 0) != NGX_OK) attempt_failed("cannot wait for the socket");
+      if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
+        react(session_.exchange_failed(agent::Failure::io_error, "cannot wait for the socket", now()));
+      }
       return;
     }
-    if (n == NGX_ERROR || n <= 0) {
-      attempt_failed(last_error_[0] != '\0' ? last_error_ : "write failed");
+    if (n <= 0) {
+      react(session_.exchange_failed(agent::Failure::io_error,
+                                     last_error_[0] != '\0' ? last_error_ : "write failed", now()));
       return;
     }
     sent_ += static_cast<std::size_t>(n);
   }
-  state_ = State::receiving;
-  ngx_add_timer(c->read, conf_.agent_timeout);
   if (c->read->ready) {
     on_readable();
   } else if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
-    attempt_failed("cannot wait for the socket");
+    react(session_.exchange_failed(agent::Failure::io_error, "cannot wait for the socket", now()));
   }
 }
 
-void AgentExporter::on_readable() {
-  ngx_connection_t* c = connection_;
-  if (c == nullptr) return;
-  u_char buffer[4096];
-  if (state_ == State::connecting || state_ == State::sending) {
-    // epoll reports a failed connect (or a reset) on the read side too.
+void AgentExporter::on_readable() noexcept {
+  if (connecting_) {
+    // epoll reports a failed connect on the read side too.
     on_writable();
     return;
   }
-  if (state_ == State::idle) {
-    // Idle keep-alive connection: the agent closed it, or nginx asks idle
-    // connections to close for a graceful exit.
-    const ssize_t n = c->close ? 0 : c->recv(c, buffer, sizeof(buffer));
+  u_char buffer[4096];
+  while (connection_ != nullptr) {
+    ngx_connection_t* c = connection_;
+    if (c->close) {  // graceful exit: nginx asks idle connections to close
+      close_connection();
+      react(session_.peer_closed(now()));
+      return;
+    }
+    const ssize_t n = c->recv(c, buffer, sizeof(buffer));
     if (n == NGX_AGAIN) {
       if (ngx_handle_read_event(c->read, 0) != NGX_OK) close_connection();
       return;
     }
-    close_connection();
-    return;
-  }
-  for (;;) {
-    const ssize_t n = c->recv(c, buffer, sizeof(buffer));
-    if (n == NGX_AGAIN) {
-      if (ngx_handle_read_event(c->read, 0) != NGX_OK) attempt_failed("cannot wait for the socket");
+    if (n == 0) {
+      close_connection();
+      react(session_.peer_closed(now()));
       return;
     }
-    if (n == NGX_ERROR) {
-      attempt_failed(last_error_[0] != '\0' ? last_error_ : "read failed");
+    if (n < 0) {
+      close_connection();
+      react(session_.exchange_failed(agent::Failure::io_error,
+                                     last_error_[0] != '\0' ? last_error_ : "read failed", now()));
       return;
     }
-    const bool eof = n == 0;
-    if (!eof) response_.append(reinterpret_cast<const char*>(buffer), static_cast<std::size_t>(n));
-    int status = 0;
-    bool keep_alive = false;
-    if (parse_response(response_, eof, status, keep_alive)) {
-      if (c->read->timer_set) ngx_del_timer(c->read);
-      if (status == 0) {
-        attempt_failed(eof && response_.empty() ? "agent closed the connection without answering"
-                                                : "agent's reply is not HTTP");
-        return;
-      }
-      if (!keep_alive || eof) close_connection();
-      payload_finished(status);
-      return;
-    }
-    if (eof) {
-      attempt_failed("agent closed the connection mid-reply");
-      return;
-    }
+    const bool was_busy = session_.busy();
+    react(session_.received(
+        std::string_view(reinterpret_cast<const char*>(buffer), static_cast<std::size_t>(n)), now()));
+    if (!was_busy) return;
   }
 }
 
-void AgentExporter::payload_finished(int status) {
-  state_ = State::idle;
-  if (connection_ != nullptr) {
-    connection_->idle = 1;
-    if (ngx_handle_read_event(connection_->read, 0) != NGX_OK) close_connection();
-  }
-  if (status >= 200 && status < 300) {
-    if (!reachable_) {
-      ngx_log_error(NGX_LOG_NOTICE, cycle_->log, 0, "datadog: agent reachable again at %V",
-                    &conf_.agent_addresses[address_index_].name);
-      reachable_ = true;
-    }
-    payload_.clear();
-    // The agent's sampling rates for later traces.
-    if (const auto head_end = response_.find("\r\n\r\n"); head_end != std::string::npos) {
-      if (Worker* worker = Worker::get()) {
-        worker->sampler().update_agent_rates(std::string_view(response_).substr(head_end + 4));
-      }
-    }
-  } else if (status == 400 || status == 413) {
-    ngx_log_error(NGX_LOG_WARN, cycle_->log, 0,
-                  "datadog: agent rejected a payload of %ui traces with status %d",
-                  static_cast<ngx_uint_t>(payload_traces_), status);
-    traces_dropped_ += payload_traces_;
-    payload_.clear();
-  }
-  // Other statuses: the payload stays and is retried at the next flush.
-}
-
-void AgentExporter::attempt_failed(const char* what) {
-  close_connection();
-  state_ = State::idle;
-  if (!failures_.empty()) failures_ += "; ";
-  failures_ += address_name(conf_, address_index_);
-  failures_ += ": ";
-  failures_ += what;
-  ++addresses_tried_;
-  if (addresses_tried_ < conf_.agent_address_count) {
-    address_index_ = (address_index_ + 1) % conf_.agent_address_count;
-    sent_ = 0;
-    response_.clear();
-    connect_next();
-    return;
-  }
-  if (reachable_) {
-    ngx_log_error(NGX_LOG_WARN, cycle_->log, 0,
-                  "datadog: agent unreachable: %*s (spans are kept and retried)", failures_.size(),
-                  failures_.data());
-    reachable_ = false;
-  }
-}
-
-void AgentExporter::close_connection() {
+void AgentExporter::close_connection() noexcept {
   if (connection_ != nullptr) {
     ngx_close_connection(connection_);
     connection_ = nullptr;
   }
+  connecting_ = false;
 }
 
 void AgentExporter::flush_at_exit() noexcept {
-  // Whatever is in flight is resent: the event loop that would have read the
-  // reply is gone.
+  // The event loop is gone: what is in flight and what is buffered are sent
+  // now, synchronously, within datadog_exit_flush_timeout.
   close_connection();
-  if (payload_.empty() && batch_traces_ == 0) return;
-  if (payload_.empty()) {
-    prepare_payload();
-  } else if (batch_traces_ != 0) {
-    // Merge the accumulating batch into the payload being retried.
-    const std::uint32_t total = payload_traces_ + batch_traces_;
-    std::string merged;
-    trace::msgpack::write_array_header(merged, total);
-    const std::size_t header = payload_traces_ < 16 ? 1 : payload_traces_ <= 0xffff ? 3 : 5;
-    merged.append(payload_, header);
-    merged += batch_;
-    payload_.swap(merged);
-    payload_traces_ = total;
-    batch_.clear();
-    batch_traces_ = 0;
-    build_request_head();
-  }
-  const ngx_msec_t deadline = ngx_current_msec + conf_.exit_flush_timeout;
-  for (ngx_uint_t i = 0; i < conf_.agent_address_count; ++i) {
-    const ngx_uint_t index = (address_index_ + i) % conf_.agent_address_count;
-    const ngx_addr_t& address = conf_.agent_addresses[index];
-    const int fd = socket(address.sockaddr->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd == -1) continue;
-    auto wait = [&](short events) {
-      ngx_time_update();
-      const ngx_msec_int_t left = static_cast<ngx_msec_int_t>(deadline - ngx_current_msec);
-      if (left <= 0) return false;
-      pollfd p{fd, events, 0};
-      return poll(&p, 1, static_cast<int>(left)) == 1 && (p.revents & (POLLERR | POLLHUP)) == 0;
-    };
-    bool ok = connect(fd, address.sockaddr, address.socklen) == 0 || (errno == EINPROGRESS && wait(POLLOUT));
-    int error = 0;
-    socklen_t length = sizeof(error);
-    ok = ok && getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error == 0;
-    const std::string request = request_head_ + payload_;
-    std::size_t done = 0;
-    while (ok && done < request.size()) {
-      const ssize_t n = send(fd, request.data() + done, request.size() - done, MSG_NOSIGNAL);
-      if (n > 0) {
-        done += static_cast<std::size_t>(n);
-      } else if (n == -1 && errno == EAGAIN) {
-        ok = wait(POLLOUT);
-      } else {
-        ok = false;
+  if (deadline_.timer_set) ngx_del_timer(&deadline_);
+  agent::TraceBatch& batch = session_.batch_for_exit();
+  try {
+    agent::AgentRequestWriter writer(to_string_view(conf_.agent_host_header), module_version);
+    ngx_time_update();
+    const ngx_msec_t deadline = ngx_current_msec + conf_.exit_flush_timeout;
+    while (auto payload = batch.next_payload()) {
+      const std::string_view head = writer.head(payload->bytes.size(), payload->traces);
+      bool delivered = false;
+      for (ngx_uint_t i = 0; i < conf_.agent_address_count && !delivered; ++i) {
+        const std::size_t index = (session_.link().preferred_address() + i) % conf_.agent_address_count;
+        const ngx_addr_t& address = conf_.agent_addresses[index];
+        const int fd = socket(address.sockaddr->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd == -1) continue;
+        auto wait = [&](short events) {
+          ngx_time_update();
+          const auto left = static_cast<ngx_msec_int_t>(deadline - ngx_current_msec);
+          if (left <= 0) return false;
+          pollfd p{fd, events, 0};
+          return poll(&p, 1, static_cast<int>(left)) == 1 &&
+                 (p.revents & (POLLERR | POLLHUP | POLLNVAL)) == 0;
+        };
+        bool ok =
+            connect(fd, address.sockaddr, address.socklen) == 0 || (errno == EINPROGRESS && wait(POLLOUT));
+        int error = 0;
+        socklen_t length = sizeof(error);
+        ok = ok && getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error == 0;
+        for (const std::string_view part : {head, payload->bytes}) {
+          std::size_t done = 0;
+          while (ok && done < part.size()) {
+            const ssize_t n = send(fd, part.data() + done, part.size() - done, MSG_NOSIGNAL);
+            if (n > 0) {
+              done += static_cast<std::size_t>(n);
+            } else {
+              ok = n == -1 && errno == EAGAIN && wait(POLLOUT);
+            }
+          }
+        }
+        agent::AgentResponseParser parser;
+        auto state = agent::AgentResponseParser::Result::need_more;
+        while (ok && state == agent::AgentResponseParser::Result::need_more) {
+          char buffer[4096];
+          const ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
+          if (n > 0) {
+            state = parser.feed(std::string_view(buffer, static_cast<std::size_t>(n)));
+          } else if (n == 0) {
+            state = parser.finish_on_eof();
+          } else {
+            ok = errno == EAGAIN && wait(POLLIN);
+          }
+        }
+        close(fd);
+        delivered = ok && state == agent::AgentResponseParser::Result::complete &&
+                    parser.status_code() >= 200 && parser.status_code() < 300;
       }
+      if (!delivered) break;
+      batch.release_payload();
     }
-    std::string reply;
-    int status = 0;
-    bool keep_alive = false;
-    bool complete = false;
-    while (ok && !complete) {
-      char buffer[4096];
-      const ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
-      if (n > 0) {
-        reply.append(buffer, static_cast<std::size_t>(n));
-        complete = parse_response(reply, false, status, keep_alive);
-      } else if (n == 0) {
-        complete = parse_response(reply, true, status, keep_alive);
-        ok = complete;
-      } else if (errno == EAGAIN) {
-        ok = wait(POLLIN);
-      } else {
-        ok = false;
-      }
+    // Counts the payload that could not be delivered too.
+    const std::size_t undelivered = batch.buffered_traces();
+    if (undelivered != 0) {
+      ngx_log_error(NGX_LOG_WARN, cycle_->log, 0,
+                    "datadog: %uz traces could not be delivered before the worker exited", undelivered);
     }
-    close(fd);
-    if (ok && status >= 200 && status < 300) {
-      payload_.clear();
-      return;
-    }
+  } catch (...) {
+    ngx_log_error(NGX_LOG_WARN, cycle_->log, 0, "datadog: the final flush failed");
   }
-  ngx_log_error(NGX_LOG_WARN, cycle_->log, 0,
-                "datadog: %ui traces could not be delivered before the worker exited",
-                static_cast<ngx_uint_t>(payload_traces_));
 }
 
 }  // namespace datadog::module

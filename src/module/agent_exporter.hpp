@@ -1,14 +1,18 @@
-// The worker's connection to the Datadog Agent, driven entirely by nginx's
-// event loop: non-blocking connect, write, read; one payload in flight while
-// the next batch accumulates; the next address when one fails.
+// The worker's connection to the Datadog Agent: nginx event-loop I/O for the
+// decisions of agent::AgentSession (what to send, where, when to retry, what
+// to log). Non-blocking connect, write and read; one payload in flight while
+// the next batch accumulates.
 #pragma once
 
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
+#include "agent/agent_session.hpp"
 #include "module/nginx.hpp"
 #include "trace/span_record.hpp"
+#include "trace/trace_sampler.hpp"
 
 namespace datadog::module {
 
@@ -16,7 +20,7 @@ struct MainConf;
 
 class AgentExporter {
  public:
-  AgentExporter(ngx_cycle_t* cycle, const MainConf& conf);
+  AgentExporter(ngx_cycle_t* cycle, const MainConf& conf, trace::TraceSampler& sampler);
   ~AgentExporter();
   AgentExporter(const AgentExporter&) = delete;
   AgentExporter& operator=(const AgentExporter&) = delete;
@@ -26,45 +30,39 @@ class AgentExporter {
   // (the event loop no longer runs).
   void flush_at_exit() noexcept;
 
- private:
-  enum class State { idle, connecting, sending, receiving };
+  const agent::AgentSession& session() const noexcept { return session_; }
 
-  static void on_timer(ngx_event_t* event);
+ private:
+  static void on_flush_timer(ngx_event_t* event);
+  static void on_flush_posted(ngx_event_t* event);
+  static void on_deadline(ngx_event_t* event);
   static void on_connection_event(ngx_event_t* event);
   static void capture_error(ngx_log_t* log, ngx_uint_t level, u_char* buf, size_t len);
 
-  void schedule_flush();
-  void start_flush();
-  void prepare_payload();
-  void connect_next();
-  void on_writable();
-  void on_readable();
-  void attempt_failed(const char* what);
-  void payload_finished(int status);
-  void close_connection();
-  void build_request_head();
+  void react(agent::Reaction reaction) noexcept;
+  void connect_to(std::size_t address) noexcept;
+  void on_writable() noexcept;
+  void on_readable() noexcept;
+  void close_connection() noexcept;
+  void set_deadline(agent::Clock::time_point deadline) noexcept;
 
   ngx_cycle_t* cycle_;
   const MainConf& conf_;
-  ngx_event_t timer_{};
+  trace::TraceSampler& sampler_;
+  agent::AgentSession session_;
+  std::string tracer_version_;
+
+  ngx_event_t flush_timer_{};
+  ngx_event_t flush_posted_{};
+  ngx_event_t deadline_{};
   ngx_log_t quiet_log_{};
   char last_error_[256]{};
 
-  State state_ = State::idle;
   ngx_connection_t* connection_ = nullptr;
-  ngx_uint_t address_index_ = 0;    // the address that last worked (or is being tried)
-  ngx_uint_t addresses_tried_ = 0;  // in the current attempt
-  bool reachable_ = true;           // for logging state changes only
-  std::string failures_;            // every address's error of the current outage
-
-  std::string batch_;  // encoded traces waiting for the next payload
-  std::uint32_t batch_traces_ = 0;
-  std::string payload_;  // msgpack array header + traces, in flight
-  std::uint32_t payload_traces_ = 0;
-  std::string request_head_;
+  bool connecting_ = false;
+  std::string_view head_;
+  std::string_view body_;
   std::size_t sent_ = 0;
-  std::string response_;
-  std::uint64_t traces_dropped_ = 0;
 };
 
 }  // namespace datadog::module

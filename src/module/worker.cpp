@@ -19,7 +19,7 @@ Worker::Worker(ngx_cycle_t* cycle, const MainConf& conf, const std::array<std::u
     : ids_(seed), sampler_(*conf.sampler_config) {
   pid_length_ = static_cast<std::size_t>(ngx_sprintf(reinterpret_cast<u_char*>(pid_text_), "%P", ngx_pid) -
                                          reinterpret_cast<u_char*>(pid_text_));
-  exporter_ = new AgentExporter(cycle, conf);
+  exporter_ = new AgentExporter(cycle, conf, sampler_);
 }
 
 Worker::~Worker() { delete exporter_; }
