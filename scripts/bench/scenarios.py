@@ -140,6 +140,10 @@ UPSTREAM_HTTP = """
         access_log off;
         keepalive_requests 1000000;
         location / { return 200 "upstream ok\\n"; }
+        # Also a stand-in Datadog Agent for B (point datadog_agent_url at this
+        # server's port in --config-b-extra): it discards the payload and
+        # answers as the agent does.
+        location = /v0.4/traces { return 200 '{"rate_by_service":{"service:,env:":1}}'; }
     }"""
 
 
@@ -166,9 +170,9 @@ def http_body(scenario, extra=""):
 def make_server(scenario, *, module, extra="", upstream_port=None, workers=1):
     """An (unstarted) Nginx for one variant of a scenario, files set up."""
     values = {}
-    if scenario.upstream:
-        if upstream_port is None:
-            raise ValueError(f"scenario {scenario.name} needs an upstream")
+    if scenario.upstream and upstream_port is None:
+        raise ValueError(f"scenario {scenario.name} needs an upstream")
+    if upstream_port is not None:
         values["UPSTREAM_PORT"] = upstream_port
     server = Nginx(http_body(scenario, extra), module=module, workers=workers,
                    values=values, error_log_level="error",

@@ -30,6 +30,25 @@ bool is_propagation_header(const ngx_table_elt_t& header, const trace::Propagati
   return false;
 }
 
+// The names injected are a handful of static strings: their hashes are
+// remembered by address instead of being computed for every request.
+ngx_uint_t header_hash(std::string_view name) {
+  // The text is compared too, so a name that is not static stays correct.
+  struct Entry {
+    std::string_view name;
+    ngx_uint_t hash;
+  };
+  static Entry cache[32];
+  static std::size_t used = 0;
+  for (std::size_t i = 0; i < used; ++i) {
+    if (cache[i].name.data() == name.data() && cache[i].name == name) return cache[i].hash;
+  }
+  const ngx_uint_t hash =
+      ngx_hash_key(reinterpret_cast<u_char*>(const_cast<char*>(name.data())), name.size());
+  if (used < std::size(cache)) cache[used++] = Entry{name, hash};
+  return hash;
+}
+
 }  // namespace
 
 std::size_t RequestHeaderReader::get(std::string_view lowercase_name, std::string_view* out,
@@ -54,7 +73,7 @@ void RequestHeaderWriter::set(std::string_view lowercase_name, std::string_view 
   header->lowcase_key = header->key.data;
   header->value = to_ngx_str(value);
   // The real hash, so that proxy_set_header of the same name still overrides.
-  header->hash = ngx_hash_key(header->lowcase_key, header->key.len);
+  header->hash = header_hash(lowercase_name);
 }
 
 ngx_int_t remove_propagation_headers(ngx_http_request_t* r, const trace::PropagationStyles& styles) noexcept {

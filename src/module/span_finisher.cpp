@@ -33,7 +33,19 @@ std::string_view pool_join(ngx_pool_t* pool, std::initializer_list<std::string_v
   return {data, size};
 }
 
+// "100".."999" without formatting per request.
+constexpr auto status_texts = [] {
+  std::array<std::array<char, 3>, 1000> table{};
+  for (int code = 100; code < 1000; ++code) {
+    table[static_cast<std::size_t>(code)] = {static_cast<char>('0' + code / 100),
+                                             static_cast<char>('0' + code / 10 % 10),
+                                             static_cast<char>('0' + code % 10)};
+  }
+  return table;
+}();
+
 std::string_view status_text(ngx_pool_t* pool, ngx_uint_t status) noexcept {
+  if (status >= 100 && status < 1000) return {status_texts[status].data(), 3};
   auto* data = static_cast<u_char*>(ngx_pnalloc(pool, NGX_INT_T_LEN));
   if (data == nullptr) return {};
   const u_char* end = ngx_sprintf(data, "%ui", status);

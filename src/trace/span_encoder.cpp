@@ -1,46 +1,151 @@
 // Field order and types follow PROTOCOLS.md section 1; a type the agent does
 // not expect (a signed id, a float32 metric) makes it reject the payload.
+// The span's size is bounded first, so the buffer grows at most once and every
+// field is written through a plain pointer: this runs once per request.
 #include "trace/span_encoder.hpp"
+
+#include <bit>
+#include <cstring>
 
 #include "trace/msgpack_writer.hpp"
 
 namespace datadog::trace {
+namespace {
+
+// A field name as msgpack bytes (fixstr header + text), ready to copy.
+template <std::size_t N>
+struct Key {
+  char bytes[N];
+  constexpr Key(const char (&text)[N]) : bytes{} {
+    bytes[0] = static_cast<char>(0xa0 | (N - 1));
+    for (std::size_t i = 0; i + 1 < N; ++i) bytes[i + 1] = text[i];
+  }
+  static constexpr std::size_t size = N;  // header byte + N - 1 characters
+};
+
+class Cursor {
+ public:
+  explicit Cursor(char* at) : at_(at) {}
+  char* position() const { return at_; }
+
+  template <std::size_t N>
+  void key(const Key<N>& k) {
+    std::memcpy(at_, k.bytes, N);
+    at_ += N;
+  }
+  void byte(unsigned value) { *at_++ = static_cast<char>(value); }
+  void be64(std::uint64_t value) {
+    value = __builtin_bswap64(value);
+    std::memcpy(at_, &value, 8);
+    at_ += 8;
+  }
+  void map_header(std::size_t count) {
+    if (count < 16) {
+      byte(0x80 | static_cast<unsigned>(count));
+    } else {
+      byte(0xde);
+      byte(static_cast<unsigned>(count >> 8) & 0xff);
+      byte(static_cast<unsigned>(count) & 0xff);
+    }
+  }
+  void str(std::string_view text) {
+    const std::size_t n = text.size();
+    if (n < 32) {
+      byte(0xa0 | static_cast<unsigned>(n));
+    } else if (n <= 0xff) {
+      byte(0xd9);
+      byte(static_cast<unsigned>(n));
+    } else if (n <= 0xffff) {
+      byte(0xda);
+      byte(static_cast<unsigned>(n >> 8) & 0xff);
+      byte(static_cast<unsigned>(n) & 0xff);
+    } else {
+      byte(0xdb);
+      for (int shift = 24; shift >= 0; shift -= 8) byte(static_cast<unsigned>(n >> shift) & 0xff);
+    }
+    std::memcpy(at_, text.data(), n);
+    at_ += n;
+  }
+
+ private:
+  char* at_;
+};
+
+constexpr Key k_service("service");
+constexpr Key k_name("name");
+constexpr Key k_resource("resource");
+constexpr Key k_type("type");
+constexpr Key k_trace_id("trace_id");
+constexpr Key k_span_id("span_id");
+constexpr Key k_parent_id("parent_id");
+constexpr Key k_start("start");
+constexpr Key k_duration("duration");
+constexpr Key k_error("error");
+constexpr Key k_meta("meta");
+constexpr Key k_metrics("metrics");
+
+// Largest msgpack string header.
+constexpr std::size_t str_overhead = 5;
+
+std::size_t size_bound(const SpanRecord& span, std::string_view resource) {
+  std::size_t size = 1 + k_service.size + k_name.size + k_resource.size + k_type.size + k_trace_id.size +
+                     k_span_id.size + k_parent_id.size + k_start.size + k_duration.size + k_error.size +
+                     k_meta.size + k_metrics.size;
+  size += 3 * 9 + 2 * 9 + 1 + 2 * 5;  // ids, times, error, two map headers
+  size += span.service.size() + span.name.size() + resource.size() + span.type.size() + 4 * str_overhead;
+  for (const Meta& entry : span.meta) size += entry.key.size() + entry.value.size() + 2 * str_overhead;
+  for (const Metric& entry : span.metrics) size += entry.key.size() + str_overhead + 9;
+  return size;
+}
+
+}  // namespace
 
 void encode_span(std::string& out, const SpanRecord& span) {
-  using namespace msgpack;
-  write_map_header(out, 12);
-  write_str(out, "service");
-  write_str(out, span.service);
-  write_str(out, "name");
-  write_str(out, span.name);
-  write_str(out, "resource");
-  write_str(out, span.resource.empty() ? span.name : span.resource);
-  write_str(out, "type");
-  write_str(out, span.type);
-  write_str(out, "trace_id");
-  write_uint64(out, span.trace_id.low);
-  write_str(out, "span_id");
-  write_uint64(out, span.span_id);
-  write_str(out, "parent_id");
-  write_uint64(out, span.parent_id);
-  write_str(out, "start");
-  write_int64(out, span.start_ns);
-  write_str(out, "duration");
-  write_int64(out, span.duration_ns < 0 ? 0 : span.duration_ns);
-  write_str(out, "error");
-  write_small_uint(out, span.error ? 1 : 0);
-  write_str(out, "meta");
-  write_map_header(out, static_cast<std::uint32_t>(span.meta.size()));
+  const std::string_view resource = span.resource.empty() ? span.name : span.resource;
+  const std::size_t start = out.size();
+  out.resize(start + size_bound(span, resource));
+  Cursor c(out.data() + start);
+
+  c.byte(0x8c);  // a map of the 12 fields
+  c.key(k_service);
+  c.str(span.service);
+  c.key(k_name);
+  c.str(span.name);
+  c.key(k_resource);
+  c.str(resource);
+  c.key(k_type);
+  c.str(span.type);
+  c.key(k_trace_id);
+  c.byte(0xcf);  // uint64: ids are unsigned on the wire
+  c.be64(span.trace_id.low);
+  c.key(k_span_id);
+  c.byte(0xcf);
+  c.be64(span.span_id);
+  c.key(k_parent_id);
+  c.byte(0xcf);
+  c.be64(span.parent_id);
+  c.key(k_start);
+  c.byte(0xd3);  // int64
+  c.be64(static_cast<std::uint64_t>(span.start_ns));
+  c.key(k_duration);
+  c.byte(0xd3);
+  c.be64(static_cast<std::uint64_t>(span.duration_ns < 0 ? 0 : span.duration_ns));
+  c.key(k_error);
+  c.byte(span.error ? 1 : 0);  // positive fixint
+  c.key(k_meta);
+  c.map_header(span.meta.size());
   for (const Meta& entry : span.meta) {
-    write_str(out, entry.key);
-    write_str(out, entry.value);
+    c.str(entry.key);
+    c.str(entry.value);
   }
-  write_str(out, "metrics");
-  write_map_header(out, static_cast<std::uint32_t>(span.metrics.size()));
+  c.key(k_metrics);
+  c.map_header(span.metrics.size());
   for (const Metric& entry : span.metrics) {
-    write_str(out, entry.key);
-    write_float64(out, entry.value);
+    c.str(entry.key);
+    c.byte(0xcb);  // float64: the agent rejects float32
+    c.be64(std::bit_cast<std::uint64_t>(entry.value));
   }
+  out.resize(static_cast<std::size_t>(c.position() - out.data()));
 }
 
 void encode_trace(std::string& out, std::span<const SpanRecord> spans) {

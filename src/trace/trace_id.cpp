@@ -17,11 +17,24 @@ int hex_value(char c) {
 
 }  // namespace
 
+// Two digits per byte from a table: ids are formatted several times per
+// request (traceparent, tracestate, _dd.p.tid).
+constexpr auto byte_hex = [] {
+  std::array<char, 512> table{};
+  for (int i = 0; i < 256; ++i) {
+    table[static_cast<std::size_t>(2 * i)] = hex_digits[i >> 4];
+    table[static_cast<std::size_t>(2 * i + 1)] = hex_digits[i & 0xf];
+  }
+  return table;
+}();
+
 std::array<char, 16> hex16(std::uint64_t value) {
   std::array<char, 16> out{};
-  for (int i = 15; i >= 0; --i) {
-    out[static_cast<std::size_t>(i)] = hex_digits[value & 0xf];
-    value >>= 4;
+  for (int i = 7; i >= 0; --i) {
+    const std::size_t b = static_cast<std::size_t>(value & 0xff) * 2;
+    out[static_cast<std::size_t>(2 * i)] = byte_hex[b];
+    out[static_cast<std::size_t>(2 * i + 1)] = byte_hex[b + 1];
+    value >>= 8;
   }
   return out;
 }
