@@ -19,6 +19,7 @@ def localize(text, module, upstream_address):
                         "daemon off;\npid @PREFIX@/nginx.pid;\n"
                         "error_log @PREFIX@/logs/error.log info;")
     text = re.sub(r"\blisten 8080\b", "listen 127.0.0.1:@PORT@", text)
+    text = text.replace("/var/log/nginx/", "@PREFIX@/logs/")
     return text.replace("127.0.0.1:8000", upstream_address)
 
 

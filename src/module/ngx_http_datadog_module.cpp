@@ -5,6 +5,7 @@
 #include "module/nginx.hpp"
 #include "module/sample_rate_directive.hpp"
 #include "module/tracing_handlers.hpp"
+#include "module/variables.hpp"
 #include "module/worker.hpp"
 
 namespace {
@@ -48,12 +49,13 @@ ngx_command_t datadog_commands[] = {
 };
 // clang-format on
 
+ngx_int_t preconfiguration(ngx_conf_t* cf) noexcept { return datadog::module::add_variables(cf); }
 ngx_int_t postconfiguration(ngx_conf_t* cf) noexcept {
   return datadog::module::register_tracing_handlers(cf);
 }
 
 ngx_http_module_t datadog_module_ctx = {
-    nullptr,                                // preconfiguration
+    preconfiguration,                       // preconfiguration
     postconfiguration,                      // postconfiguration
     datadog::module::create_main_conf,      // create main configuration
     datadog::module::init_main_conf,        // init main configuration
