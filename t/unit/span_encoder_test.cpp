@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "trace/msgpack_writer.hpp"
 
@@ -80,7 +81,7 @@ TEST(SpanEncoder, TraceIsAnArrayOfItsSpans) {
   EXPECT_EQ(static_cast<unsigned char>(out[1]), 0x8c);
 }
 
-TEST(MsgpackWriter, StringHeadersAtEachBoundary) {
+TEST(SpanEncoder, StringHeadersAtEachBoundary) {
   const struct {
     std::size_t size;
     std::string header;
@@ -93,23 +94,31 @@ TEST(MsgpackWriter, StringHeadersAtEachBoundary) {
       {65536, bytes({0xdb, 0x00, 0x01, 0x00, 0x00})},
   };
   for (const auto& c : cases) {
+    const std::string service(c.size, 'x');
+    SpanRecord span;
+    span.service = service;
     std::string out;
-    msgpack::write_str(out, std::string(c.size, 'x'));
-    EXPECT_EQ(out.substr(0, c.header.size()), c.header) << c.size;
-    EXPECT_EQ(out.size(), c.header.size() + c.size) << c.size;
+    encode_span(out, span);
+    // The map header, then "service" and its value.
+    const std::string expected = bytes({0x8c}) + key("service") + c.header + service + key("name");
+    EXPECT_EQ(out.substr(0, expected.size()), expected) << c.size;
   }
 }
 
-TEST(MsgpackWriter, ArrayAndMapHeadersAtEachBoundary) {
+TEST(SpanEncoder, MetaMapHeaderPastFifteenEntries) {
+  std::vector<Meta> meta(16, Meta{"k", "v"});
+  SpanRecord span;
+  span.meta = meta;
+  std::string out;
+  encode_span(out, span);
+  EXPECT_NE(out.find(key("meta") + bytes({0xde, 0x00, 0x10})), std::string::npos);
+}
+
+TEST(MsgpackWriter, ArrayHeadersAtEachBoundary) {
   std::string out;
   msgpack::write_array_header(out, 15);
   msgpack::write_array_header(out, 16);
   msgpack::write_array_header(out, 65535);
   msgpack::write_array_header(out, 65536);
   EXPECT_EQ(out, bytes({0x9f, 0xdc, 0x00, 0x10, 0xdc, 0xff, 0xff, 0xdd, 0x00, 0x01, 0x00, 0x00}));
-  out.clear();
-  msgpack::write_map_header(out, 15);
-  msgpack::write_map_header(out, 16);
-  msgpack::write_map_header(out, 65536);
-  EXPECT_EQ(out, bytes({0x8f, 0xde, 0x00, 0x10, 0xdf, 0x00, 0x01, 0x00, 0x00}));
 }
