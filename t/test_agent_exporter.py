@@ -225,3 +225,16 @@ def test_agent_down_for_good_keeps_the_log_quiet(nginx):
     lines = agent_lines(server)
     assert len(lines) == 1, lines
     assert re.search(r"unreachable: 127\.0\.0\.1:9: .*refused", lines[0])
+
+
+def test_agent_host_that_does_not_resolve_warns_and_never_crashes(nginx_factory):
+    server = nginx_factory(conf("http://no-such-agent.invalid:8126"))
+    code, output = server.test_config()
+    assert code == 0, output
+    assert "does not resolve" in output and "no-such-agent.invalid" in output
+    server.start()
+    for _ in range(10):
+        assert client.get(server.port, "/").status == 200
+    time.sleep(0.3)  # several flush intervals
+    assert server.stop() == 0
+    # The nginx_factory fixture fails the test on any worker crash line.

@@ -111,6 +111,9 @@ void AgentExporter::capture_error(ngx_log_t* log, ngx_uint_t, u_char* buf, size_
 }
 
 void AgentExporter::record_trace(std::span<const trace::SpanRecord> spans) noexcept {
+  // The agent's host did not resolve when the configuration loaded (a
+  // warning said so): there is nowhere to send spans.
+  if (conf_.agent_address_count == 0) return;
   std::string* out = session_.begin_trace();
   if (out == nullptr) return;  // buffer full: counted as dropped by the session
   try {
@@ -126,6 +129,7 @@ void AgentExporter::record_trace(std::span<const trace::SpanRecord> spans) noexc
 
 void AgentExporter::on_flush_timer(ngx_event_t* event) {
   auto* self = static_cast<AgentExporter*>(event->data);
+  if (self->conf_.agent_address_count == 0) return;
   self->react(self->session_.flush(now()));
   if (!ngx_exiting) ngx_add_timer(&self->flush_timer_, self->conf_.flush_interval);
 }
