@@ -65,13 +65,8 @@ Reaction AgentSession::flush(Clock::time_point now) {
     return send_on_connection(now);
   }
   const bool close_first = connection_open_;
-  connection_open_ = false;
   address_ = first;
-  phase_ = Phase::connecting;
-  Reaction reaction = with_command(Command::Kind::connect, close_first);
-  reaction.command.address = address_;
-  reaction.command.deadline = now + config_.connect_timeout;
-  return reaction;
+  return start_connecting(close_first, now);
 }
 
 Reaction AgentSession::connected(Clock::time_point now) {
@@ -162,10 +157,14 @@ std::optional<Reaction> AgentSession::retry_stale_connection(Clock::time_point n
     return std::nullopt;
   }
   stale_retry_done_ = true;
-  connection_open_ = false;
   connection_reused_ = false;
+  return start_connecting(true, now);
+}
+
+Reaction AgentSession::start_connecting(bool close_first, Clock::time_point now) {
+  connection_open_ = false;
   phase_ = Phase::connecting;
-  Reaction reaction = with_command(Command::Kind::connect, true);
+  Reaction reaction = with_command(Command::Kind::connect, close_first);
   reaction.command.address = address_;
   reaction.command.deadline = now + config_.connect_timeout;
   return reaction;
