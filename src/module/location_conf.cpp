@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "module/sample_rate_directive.hpp"
+#include "module/span_tags.hpp"
 
 namespace datadog::module {
 
@@ -62,7 +63,7 @@ char* merge_location_conf(ngx_conf_t* cf, void* parent_ptr, void* child_ptr) noe
   // Chain this level's sample-rate directives before the enclosing ones.
   if (child->sample_rates == nullptr) {
     child->sample_rates = parent->sample_rates;
-  } else if (parent->sample_rates != nullptr && !child->own_sample_rates_merged) {
+  } else if (parent->sample_rates != nullptr && !child->merged) {
     const ngx_uint_t total = child->sample_rates->nelts + parent->sample_rates->nelts;
     ngx_array_t* chain = ngx_array_create(cf->pool, total, sizeof(SampleRateDirective));
     if (chain == nullptr) return static_cast<char*>(NGX_CONF_ERROR);
@@ -73,7 +74,11 @@ char* merge_location_conf(ngx_conf_t* cf, void* parent_ptr, void* child_ptr) noe
     }
     child->sample_rates = chain;
   }
-  child->own_sample_rates_merged = true;
+  if (!child->merged) {
+    child->tags = merge_tags(cf, child->tags, parent->tags);
+    if (child->tags == nullptr && parent->tags != nullptr) return static_cast<char*>(NGX_CONF_ERROR);
+  }
+  child->merged = true;
   if (child->operation_name == nullptr) {
     child->operation_name = parent->operation_name;
   }

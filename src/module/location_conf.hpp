@@ -19,7 +19,8 @@ struct LocationConf {
   // datadog_sample_rate directives that apply here: this level's own, then
   // the enclosing levels' (deepest first, as nginx-datadog tries them).
   ngx_array_t* sample_rates = nullptr;
-  bool own_sample_rates_merged = false;
+  ngx_array_t* tags = nullptr;  // datadog_tag: this level's, then inherited keys it does not set
+  bool merged = false;          // this level's own lists have been joined with the inherited ones
 };
 
 void* create_location_conf(ngx_conf_t* cf) noexcept;

@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "agent/agent_url.hpp"
+#include "module/span_tags.hpp"
 #include "module/str_view.hpp"
 
 namespace datadog::module {
@@ -221,6 +222,7 @@ char* init_main_conf(ngx_conf_t* cf, void* conf_ptr) noexcept {
   } catch (...) {
     return static_cast<char*>(NGX_CONF_ERROR);
   }
+  conf->environment_tags = tags_from_environment(cf);
   conf->all_styles = conf->extract_styles;
   for (const auto style : conf->inject_styles) conf->all_styles.add(style);
   if (conf->agent_url.data == nullptr) {

@@ -30,6 +30,7 @@ struct MainConf {
   trace::PropagationStyles inject_styles;
   // Both together: the header names removed from what goes upstream.
   trace::PropagationStyles all_styles;
+  ngx_array_t* environment_tags = nullptr;  // DD_TAGS, as span_tags.hpp's ConfiguredTag
 };
 
 char* set_propagation_styles(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;

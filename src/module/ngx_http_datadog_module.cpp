@@ -4,6 +4,7 @@
 #include "module/main_conf.hpp"
 #include "module/nginx.hpp"
 #include "module/sample_rate_directive.hpp"
+#include "module/span_tags.hpp"
 #include "module/tracing_handlers.hpp"
 #include "module/variables.hpp"
 #include "module/worker.hpp"
@@ -31,6 +32,8 @@ ngx_command_t datadog_commands[] = {
      ngx_http_set_complex_value_slot, NGX_HTTP_LOC_CONF_OFFSET, offsetof(LocationConf, resource_name), nullptr},
     {ngx_string("datadog_sample_rate"), any_level | NGX_CONF_TAKE12,
      datadog::module::set_sample_rate, NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
+    {ngx_string("datadog_tag"), any_level | NGX_CONF_TAKE2,
+     datadog::module::set_tag, NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
     {ngx_string("datadog_trust_incoming_span"), any_level | NGX_CONF_FLAG,
      ngx_conf_set_flag_slot, NGX_HTTP_LOC_CONF_OFFSET, offsetof(LocationConf, trust_incoming_span), nullptr},
     {ngx_string("datadog_propagation_styles"), NGX_HTTP_MAIN_CONF | NGX_CONF_1MORE,

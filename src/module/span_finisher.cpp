@@ -6,7 +6,9 @@
 #include <initializer_list>
 
 #include "module/location_conf.hpp"
+#include "module/main_conf.hpp"
 #include "module/span_names.hpp"
+#include "module/span_tags.hpp"
 #include "module/str_view.hpp"
 #include "module/worker.hpp"
 #include "trace/span_record.hpp"
@@ -83,8 +85,11 @@ void finish_request_span(ngx_http_request_t* r, RequestContext& ctx) noexcept {
 #endif
 
   // Fixed tags, then the trace's propagated tags and this span's own.
+  const auto& main = *static_cast<MainConf*>(ngx_http_get_module_main_conf(r, ngx_http_datadog_module));
   const std::size_t capacity = 24 + (ctx.trace_tags != nullptr ? ctx.trace_tags->size() : 0) +
-                               (ctx.span_tags != nullptr ? ctx.span_tags->size() : 0);
+                               (ctx.span_tags != nullptr ? ctx.span_tags->size() : 0) +
+                               (conf->tags != nullptr ? conf->tags->nelts : 0) +
+                               (main.environment_tags != nullptr ? main.environment_tags->nelts : 0);
   auto* meta = static_cast<Meta*>(ngx_palloc(pool, capacity * sizeof(Meta)));
   if (meta == nullptr) return;
   std::size_t n = 0;
@@ -128,6 +133,35 @@ void finish_request_span(ngx_http_request_t* r, RequestContext& ctx) noexcept {
     for (const auto& tag : *ctx.span_tags) add(tag.key, tag.value);
   }
   if (!ctx.origin.empty()) add("_dd.origin", ctx.origin);
+
+  // datadog_tag replaces a tag of the same key (the agent rejects a meta map
+  // with a key twice); DD_TAGS only fills keys nothing else set.
+  auto find = [&](std::string_view key) -> Meta* {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (meta[i].key == key) return &meta[i];
+    }
+    return nullptr;
+  };
+  if (conf->tags != nullptr) {
+    const auto* tags = static_cast<const ConfiguredTag*>(conf->tags->elts);
+    for (ngx_uint_t i = 0; i < conf->tags->nelts; ++i) {
+      ngx_str_t value;
+      if (ngx_http_complex_value(r, tags[i].value, &value) != NGX_OK) continue;
+      if (Meta* existing = find(to_string_view(tags[i].key))) {
+        existing->value = to_string_view(value);
+      } else {
+        add(to_string_view(tags[i].key), to_string_view(value));
+      }
+    }
+  }
+  if (main.environment_tags != nullptr) {
+    const auto* tags = static_cast<const ConfiguredTag*>(main.environment_tags->elts);
+    for (ngx_uint_t i = 0; i < main.environment_tags->nelts; ++i) {
+      if (find(to_string_view(tags[i].key)) == nullptr) {
+        add(to_string_view(tags[i].key), to_string_view(tags[i].static_value));
+      }
+    }
+  }
   if (ctx.sample_rate_source.len != 0)
     add("nginx.sample_rate_source", to_string_view(ctx.sample_rate_source));
 
