@@ -85,6 +85,11 @@ char* merge_location_conf(ngx_conf_t* cf, void* parent_ptr, void* child_ptr) noe
   if (child->resource_name == nullptr) {
     child->resource_name = parent->resource_name;
   }
+  ngx_conf_merge_value(child->trace_locations, parent->trace_locations, 0);
+  if (child->location_operation_name == nullptr)
+    child->location_operation_name = parent->location_operation_name;
+  if (child->location_resource_name == nullptr)
+    child->location_resource_name = parent->location_resource_name;
   return NGX_CONF_OK;
 }
 

@@ -16,6 +16,9 @@ struct LocationConf {
   // than evaluating a complex value ("nginx.request", "$request_method $uri").
   ngx_http_complex_value_t* operation_name = nullptr;
   ngx_http_complex_value_t* resource_name = nullptr;
+  ngx_flag_t trace_locations = NGX_CONF_UNSET;  // a span per location, besides the request's
+  ngx_http_complex_value_t* location_operation_name = nullptr;
+  ngx_http_complex_value_t* location_resource_name = nullptr;
   // datadog_sample_rate directives that apply here: this level's own, then
   // the enclosing levels' (deepest first, as nginx-datadog tries them).
   ngx_array_t* sample_rates = nullptr;

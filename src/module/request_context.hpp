@@ -12,6 +12,17 @@
 
 namespace datadog::module {
 
+// A span for one location the request went through (datadog_trace_locations).
+struct LocationSpan {
+  trace::SpanId span_id = 0;
+  std::int64_t start_wall_ns = 0;
+  std::int64_t start_monotonic_ns = 0;
+  std::int64_t end_monotonic_ns = 0;  // 0 while it is the active one
+  std::string_view name;
+  std::string_view resource;
+  std::string_view location;
+};
+
 struct RequestContext {
   bool span_started = false;
   trace::TraceId trace_id;
@@ -24,7 +35,19 @@ struct RequestContext {
   // this span only (`_dd.parent_id`, `_dd.propagation_error`, ...).
   std::pmr::vector<trace::Tag>* trace_tags = nullptr;
   std::pmr::vector<trace::Tag>* span_tags = nullptr;
-  std::string_view origin;              // `_dd.origin`, when the client sent one
+  std::string_view origin;                             // `_dd.origin`, when the client sent one
+  std::pmr::memory_resource* memory = nullptr;         // the request pool, for the cores
+  const trace::ExtractedContext* extracted = nullptr;  // what the client sent, if trusted
+  // Location spans in the request pool, in the order entered; the last one is
+  // the active span (the upstream's parent) while it is open.
+  static constexpr std::size_t max_location_spans = 16;
+  LocationSpan* location_spans = nullptr;
+  std::size_t location_span_count = 0;
+
+  // The span the upstream's spans are children of.
+  trace::SpanId active_span_id() const {
+    return location_span_count != 0 ? location_spans[location_span_count - 1].span_id : span_id;
+  }
   std::int64_t start_wall_ns = 0;       // since the Unix epoch
   std::int64_t start_monotonic_ns = 0;  // for the duration
 };

@@ -186,7 +186,41 @@ void finish_request_span(ngx_http_request_t* r, RequestContext& ctx) noexcept {
   span.error = error;
   span.meta = std::span<const Meta>(meta, n);
   span.metrics = std::span<const Metric>(metrics.data(), m);
-  worker->record_trace(std::span<const trace::SpanRecord>(&span, 1));
+  if (ctx.location_span_count == 0) {
+    worker->record_trace(std::span<const trace::SpanRecord>(&span, 1));
+    return;
+  }
+
+  // datadog_trace_locations: the location spans are children of the request
+  // span, in the same trace; the last one ends now.
+  const std::size_t count = 1 + ctx.location_span_count;
+  auto* spans = static_cast<trace::SpanRecord*>(ngx_palloc(pool, count * sizeof(trace::SpanRecord)));
+  auto* location_meta = static_cast<Meta*>(ngx_palloc(pool, ctx.location_span_count * 3 * sizeof(Meta)));
+  if (spans == nullptr || location_meta == nullptr) return;
+  spans[0] = span;
+  const std::int64_t now = monotonic_ns();
+  for (std::size_t i = 0; i < ctx.location_span_count; ++i) {
+    const LocationSpan& location = ctx.location_spans[i];
+    const bool last = i + 1 == ctx.location_span_count;
+    Meta* tags = location_meta + 3 * i;
+    tags[0] = Meta{"component", "nginx"};
+    tags[1] = Meta{"nginx.location", location.location};
+    tags[2] = Meta{"span.kind", "internal"};
+    trace::SpanRecord& record = spans[1 + i];
+    record = trace::SpanRecord{};
+    record.service = span.service;
+    record.name = location.name;
+    record.resource = location.resource;
+    record.type = "web";
+    record.trace_id = ctx.trace_id;
+    record.span_id = location.span_id;
+    record.parent_id = ctx.span_id;
+    record.start_ns = location.start_wall_ns;
+    record.duration_ns = (last ? now : location.end_monotonic_ns) - location.start_monotonic_ns;
+    record.error = last && error;
+    record.meta = std::span<const Meta>(tags, 3);
+  }
+  worker->record_trace(std::span<const trace::SpanRecord>(spans, count));
 }
 
 }  // namespace datadog::module

@@ -19,8 +19,23 @@ std::string_view operation_name(ngx_http_request_t* r, const LocationConf& conf)
   return conf.operation_name != nullptr ? evaluate(r, conf.operation_name) : "nginx.request";
 }
 
+std::string_view method_and_uri(ngx_http_request_t* r) noexcept;
+
+std::string_view location_operation_name(ngx_http_request_t* r, const LocationConf& conf) noexcept {
+  return conf.location_operation_name != nullptr ? evaluate(r, conf.location_operation_name)
+                                                 : "nginx.location";
+}
+
+std::string_view location_resource_name(ngx_http_request_t* r, const LocationConf& conf) noexcept {
+  return conf.location_resource_name != nullptr ? evaluate(r, conf.location_resource_name)
+                                                : method_and_uri(r);
+}
+
 std::string_view resource_name(ngx_http_request_t* r, const LocationConf& conf) noexcept {
-  if (conf.resource_name != nullptr) return evaluate(r, conf.resource_name);
+  return conf.resource_name != nullptr ? evaluate(r, conf.resource_name) : method_and_uri(r);
+}
+
+std::string_view method_and_uri(ngx_http_request_t* r) noexcept {
   const std::size_t size = r->method_name.len + 1 + r->uri.len;
   auto* data = static_cast<u_char*>(ngx_pnalloc(r->pool, size));
   if (data == nullptr) return {};

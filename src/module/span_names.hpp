@@ -11,5 +11,8 @@ namespace datadog::module {
 
 std::string_view operation_name(ngx_http_request_t* r, const LocationConf& conf) noexcept;
 std::string_view resource_name(ngx_http_request_t* r, const LocationConf& conf) noexcept;
+// The same for location spans ("nginx.location", "$request_method $uri").
+std::string_view location_operation_name(ngx_http_request_t* r, const LocationConf& conf) noexcept;
+std::string_view location_resource_name(ngx_http_request_t* r, const LocationConf& conf) noexcept;
 
 }  // namespace datadog::module

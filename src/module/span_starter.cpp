@@ -49,11 +49,32 @@ trace::SamplingDecision sample(ngx_http_request_t* r, RequestContext& ctx, const
   return worker.sampler().decide(sampled, ctx.trace_id, now);
 }
 
+// Replaces whatever propagation headers the request has with ours, naming the
+// active span as the upstream's parent.
+void inject_headers(ngx_http_request_t* r, RequestContext& ctx, const MainConf& main) {
+  if (remove_propagation_headers(r, main.all_styles) != NGX_OK) throw std::bad_alloc();
+  if (main.inject_styles.empty()) return;
+  trace::OutgoingContext outgoing;
+  outgoing.trace_id = ctx.trace_id;
+  outgoing.span_id = ctx.active_span_id();
+  outgoing.sampling_priority = ctx.sampling.priority;
+  outgoing.origin = ctx.origin;
+  outgoing.trace_tags = *ctx.trace_tags;
+  if (ctx.extracted != nullptr) {
+    outgoing.tracestate_others = ctx.extracted->tracestate_others;
+    outgoing.baggage = ctx.extracted->baggage;
+  }
+  RequestHeaderWriter writer(r);
+  trace::inject(outgoing, main.inject_styles, writer, ctx.memory, ctx.span_tags);
+  if (writer.failed()) throw std::bad_alloc();
+}
+
 void start(ngx_http_request_t* r, RequestContext& ctx, Worker& worker, Propagation propagation) {
   const LocationConf& conf =
       *static_cast<LocationConf*>(ngx_http_get_module_loc_conf(r, ngx_http_datadog_module));
   const MainConf& main = *static_cast<MainConf*>(ngx_http_get_module_main_conf(r, ngx_http_datadog_module));
   auto* memory = pool_new<PoolResource>(r->pool, r->pool);
+  ctx.memory = memory;
   ctx.trace_tags = pool_new<TagList>(r->pool, memory);
   ctx.span_tags = pool_new<TagList>(r->pool, memory);
 
@@ -93,23 +114,9 @@ void start(ngx_http_request_t* r, RequestContext& ctx, Worker& worker, Propagati
     set_decision_maker(*ctx.trace_tags, ctx.sampling.decision_maker_text());
   }
 
+  ctx.extracted = extracted;
   if (propagation == Propagation::skip) return;
-  if (remove_propagation_headers(r, main.all_styles) != NGX_OK) throw std::bad_alloc();
-  if (!main.inject_styles.empty()) {
-    trace::OutgoingContext outgoing;
-    outgoing.trace_id = ctx.trace_id;
-    outgoing.span_id = ctx.span_id;
-    outgoing.sampling_priority = ctx.sampling.priority;
-    outgoing.origin = ctx.origin;
-    outgoing.trace_tags = *ctx.trace_tags;
-    if (extracted != nullptr) {
-      outgoing.tracestate_others = extracted->tracestate_others;
-      outgoing.baggage = extracted->baggage;
-    }
-    RequestHeaderWriter writer(r);
-    trace::inject(outgoing, main.inject_styles, writer, memory, ctx.span_tags);
-    if (writer.failed()) throw std::bad_alloc();
-  }
+  inject_headers(r, ctx, main);
 }
 
 }  // namespace
@@ -123,6 +130,35 @@ void start_request_span(ngx_http_request_t* r, RequestContext& ctx, Propagation 
   } catch (...) {
     // Only an exhausted pool gets here: the request goes on untraced.
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "datadog: out of memory starting the request's span");
+  }
+}
+
+void start_location_span(ngx_http_request_t* r, RequestContext& ctx) noexcept {
+  Worker* worker = Worker::get();
+  if (worker == nullptr || !ctx.span_started || ctx.location_span_count == RequestContext::max_location_spans)
+    return;
+  const LocationConf& conf =
+      *static_cast<LocationConf*>(ngx_http_get_module_loc_conf(r, ngx_http_datadog_module));
+  const MainConf& main = *static_cast<MainConf*>(ngx_http_get_module_main_conf(r, ngx_http_datadog_module));
+  auto* core = static_cast<ngx_http_core_loc_conf_t*>(ngx_http_get_module_loc_conf(r, ngx_http_core_module));
+  try {
+    if (ctx.location_spans == nullptr) {
+      void* memory = ngx_pcalloc(r->pool, sizeof(LocationSpan) * RequestContext::max_location_spans);
+      if (memory == nullptr) throw std::bad_alloc();
+      ctx.location_spans = static_cast<LocationSpan*>(memory);
+    }
+    const std::int64_t now = monotonic_ns();
+    if (ctx.location_span_count != 0) ctx.location_spans[ctx.location_span_count - 1].end_monotonic_ns = now;
+    LocationSpan& span = ctx.location_spans[ctx.location_span_count++];
+    span.span_id = worker->ids().new_span_id();
+    span.start_monotonic_ns = now;
+    span.start_wall_ns = wall_clock_ns();
+    span.name = location_operation_name(r, conf);
+    span.resource = location_resource_name(r, conf);
+    span.location = to_string_view(core->name);
+    inject_headers(r, ctx, main);
+  } catch (...) {
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "datadog: out of memory starting a location span");
   }
 }
 

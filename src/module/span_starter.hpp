@@ -19,4 +19,8 @@ enum class Propagation {
 
 void start_request_span(ngx_http_request_t* r, RequestContext& ctx, Propagation propagation) noexcept;
 
+// datadog_trace_locations: ends the active location span (if any) and starts
+// one for the location now chosen, which becomes the upstream's parent.
+void start_location_span(ngx_http_request_t* r, RequestContext& ctx) noexcept;
+
 }  // namespace datadog::module

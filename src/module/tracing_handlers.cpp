@@ -29,6 +29,7 @@ ngx_int_t on_rewrite(ngx_http_request_t* r) noexcept {
   RequestContext* ctx = find_request_context(r);
   if (ctx == nullptr) ctx = create_request_context(r);
   if (ctx != nullptr && !ctx->span_started) start_request_span(r, *ctx, Propagation::inject);
+  if (ctx != nullptr && location_conf(r).trace_locations) start_location_span(r, *ctx);
   return NGX_DECLINED;
 }
 

@@ -77,7 +77,7 @@ ngx_int_t set_propagation_json(ngx_http_request_t* r, ngx_http_variable_value_t*
   PoolResource memory(r->pool);
   trace::OutgoingContext outgoing;
   outgoing.trace_id = ctx.trace_id;
-  outgoing.span_id = ctx.span_id;
+  outgoing.span_id = ctx.active_span_id();
   outgoing.sampling_priority = ctx.sampling.priority;
   outgoing.origin = ctx.origin;
   if (ctx.trace_tags != nullptr) outgoing.trace_tags = *ctx.trace_tags;
@@ -101,13 +101,13 @@ ngx_int_t get_variable(ngx_http_request_t* r, ngx_http_variable_value_t* v, uint
         return set_copy(r, v, {hex.data(), hex.size()});
       }
       case Variable::span_id: {
-        const auto hex = trace::hex16(ctx->span_id);
+        const auto hex = trace::hex16(ctx->active_span_id());
         return set_copy(r, v, {hex.data(), hex.size()});
       }
       case Variable::trace_id_base10:
       case Variable::span_id_base10: {
-        const auto id =
-            static_cast<Variable>(data) == Variable::trace_id_base10 ? ctx->trace_id.low : ctx->span_id;
+        const auto id = static_cast<Variable>(data) == Variable::trace_id_base10 ? ctx->trace_id.low
+                                                                                 : ctx->active_span_id();
         const auto end = std::to_chars(buffer, buffer + sizeof(buffer), id).ptr;
         return set_copy(r, v, {buffer, static_cast<std::size_t>(end - buffer)});
       }
