@@ -110,7 +110,17 @@ void AgentExporter::capture_error(ngx_log_t* log, ngx_uint_t, u_char* buf, size_
   self->last_error_[n] = '\0';
 }
 
+void AgentExporter::publish_status() noexcept {
+  if (status_ == nullptr) return;
+  const auto& link = session_.link();
+  const std::string_view address = conf_.agent_address_count != 0
+                                       ? to_string_view(conf_.agent_addresses[link.preferred_address()].name)
+                                       : "";
+  agent::publish(*status_, link.counters(), link.state(), address);
+}
+
 void AgentExporter::record_trace(std::span<const trace::SpanRecord> spans) noexcept {
+  if (status_ != nullptr) status_->spans_created.fetch_add(spans.size(), std::memory_order_relaxed);
   // The agent's host did not resolve when the configuration loaded (a
   // warning said so): there is nowhere to send spans.
   if (conf_.agent_address_count == 0) return;
@@ -154,6 +164,7 @@ void AgentExporter::set_deadline(agent::Clock::time_point deadline) noexcept {
 }
 
 void AgentExporter::react(agent::Reaction reaction) noexcept {
+  publish_status();
   if (reaction.log) {
     ngx_log_error(nginx_level(reaction.log->level), cycle_->log, 0, "%*s", reaction.log->text.size(),
                   reaction.log->text.data());
@@ -328,6 +339,7 @@ void AgentExporter::flush_at_exit() noexcept {
   // now, synchronously, within datadog_exit_flush_timeout.
   close_connection();
   if (deadline_.timer_set) ngx_del_timer(&deadline_);
+  publish_status();
   agent::TraceBatch& batch = session_.batch_for_exit();
   try {
     agent::AgentRequestWriter writer(to_string_view(conf_.agent_host_header), module_version);
@@ -383,6 +395,11 @@ void AgentExporter::flush_at_exit() noexcept {
                     parser.status_code() >= 200 && parser.status_code() < 300;
       }
       if (!delivered) break;
+      if (status_ != nullptr) {
+        status_->payloads_sent.fetch_add(1, std::memory_order_relaxed);
+        status_->traces_sent.fetch_add(payload->traces, std::memory_order_relaxed);
+        status_->bytes_sent.fetch_add(payload->bytes.size(), std::memory_order_relaxed);
+      }
       batch.release_payload();
     }
     // Counts the payload that could not be delivered too.

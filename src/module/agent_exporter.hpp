@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "agent/agent_session.hpp"
+#include "agent/status_board.hpp"
 #include "module/nginx.hpp"
 #include "trace/span_record.hpp"
 #include "trace/trace_sampler.hpp"
@@ -27,8 +28,11 @@ class AgentExporter {
 
   void record_trace(std::span<const trace::SpanRecord> spans) noexcept;
   // At worker exit: one last bounded, blocking attempt to deliver what is left
-  // (the event loop no longer runs).
+  // (the event loop no longer runs). Then publishes the final counters.
   void flush_at_exit() noexcept;
+
+  // Where this worker's counters go for datadog_status (null: nowhere).
+  void set_status_slot(agent::StatusSlot* slot) noexcept { status_ = slot; }
 
   const agent::AgentSession& session() const noexcept { return session_; }
 
@@ -45,6 +49,7 @@ class AgentExporter {
   void on_readable() noexcept;
   void close_connection() noexcept;
   void set_deadline(agent::Clock::time_point deadline) noexcept;
+  void publish_status() noexcept;
 
   ngx_cycle_t* cycle_;
   const MainConf& conf_;
@@ -58,6 +63,7 @@ class AgentExporter {
   ngx_log_t quiet_log_{};
   char last_error_[256]{};
 
+  agent::StatusSlot* status_ = nullptr;
   ngx_connection_t* connection_ = nullptr;
   bool connecting_ = false;
   std::string_view head_;

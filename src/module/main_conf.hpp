@@ -31,6 +31,7 @@ struct MainConf {
   // Both together: the header names removed from what goes upstream.
   trace::PropagationStyles all_styles;
   ngx_array_t* environment_tags = nullptr;  // DD_TAGS, as span_tags.hpp's ConfiguredTag
+  ngx_shm_zone_t* status_zone = nullptr;    // the datadog_status board (status.hpp)
 };
 
 char* set_propagation_styles(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;

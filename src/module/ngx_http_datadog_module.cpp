@@ -5,6 +5,7 @@
 #include "module/nginx.hpp"
 #include "module/sample_rate_directive.hpp"
 #include "module/span_tags.hpp"
+#include "module/status.hpp"
 #include "module/tracing_handlers.hpp"
 #include "module/variables.hpp"
 #include "module/worker.hpp"
@@ -44,6 +45,8 @@ ngx_command_t datadog_commands[] = {
      ngx_conf_set_flag_slot, NGX_HTTP_LOC_CONF_OFFSET, offsetof(LocationConf, trust_incoming_span), nullptr},
     {ngx_string("datadog_propagation_styles"), NGX_HTTP_MAIN_CONF | NGX_CONF_1MORE,
      datadog::module::set_propagation_styles, NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
+    {ngx_string("datadog_status"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS,
+     datadog::module::set_status_handler, NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
     {ngx_string("datadog_agent_url"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
      datadog::module::set_agent_url, NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
     {ngx_string("datadog_flush_interval"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
@@ -60,6 +63,7 @@ ngx_command_t datadog_commands[] = {
 
 ngx_int_t preconfiguration(ngx_conf_t* cf) noexcept { return datadog::module::add_variables(cf); }
 ngx_int_t postconfiguration(ngx_conf_t* cf) noexcept {
+  if (datadog::module::add_status_zone(cf) != NGX_OK) return NGX_ERROR;
   return datadog::module::register_tracing_handlers(cf);
 }
 

@@ -8,6 +8,7 @@
 
 #include "module/agent_exporter.hpp"
 #include "module/main_conf.hpp"
+#include "module/status.hpp"
 
 extern ngx_module_t ngx_http_datadog_module;
 
@@ -20,6 +21,10 @@ Worker::Worker(ngx_cycle_t* cycle, const MainConf& conf, const std::array<std::u
   pid_length_ = static_cast<std::size_t>(ngx_sprintf(reinterpret_cast<u_char*>(pid_text_), "%P", ngx_pid) -
                                          reinterpret_cast<u_char*>(pid_text_));
   exporter_ = new AgentExporter(cycle, conf, sampler_);
+  if (agent::StatusBoard* board = status_board(cycle)) {
+    status_slot_ = board->claim(static_cast<std::int64_t>(ngx_pid));
+    exporter_->set_status_slot(status_slot_);
+  }
 }
 
 Worker::~Worker() { delete exporter_; }
@@ -47,9 +52,12 @@ ngx_int_t Worker::start(ngx_cycle_t* cycle) noexcept {
   return NGX_OK;
 }
 
-void Worker::stop(ngx_cycle_t*) noexcept {
+void Worker::stop(ngx_cycle_t* cycle) noexcept {
   if (instance_ == nullptr) return;
   instance_->exporter_->flush_at_exit();
+  if (instance_->status_slot_ != nullptr) {
+    if (agent::StatusBoard* board = status_board(cycle)) board->release(*instance_->status_slot_);
+  }
   delete instance_;
   instance_ = nullptr;
 }

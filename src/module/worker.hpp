@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "agent/status_board.hpp"
 #include "module/nginx.hpp"
 #include "trace/id_generator.hpp"
 #include "trace/span_record.hpp"
@@ -38,6 +39,7 @@ class Worker {
   trace::IdGenerator ids_;
   trace::TraceSampler sampler_;
   AgentExporter* exporter_ = nullptr;
+  agent::StatusSlot* status_slot_ = nullptr;
   char pid_text_[NGX_INT64_LEN]{};
   std::size_t pid_length_ = 0;
 };

@@ -1,0 +1,50 @@
+// Counters every worker publishes for `datadog_status`, laid out for a block
+// of shared memory: one slot per live worker (a single writer each, so plain
+// relaxed atomics suffice), plus the totals of workers that have exited, so
+// numbers survive reloads. Readers sum the slots; nothing here locks.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "agent/agent_link.hpp"
+
+namespace datadog::agent {
+
+struct StatusSlot {
+  std::atomic<std::int64_t> pid{0};  // 0: free
+  std::atomic<std::uint64_t> spans_created{0};
+  std::atomic<std::uint64_t> payloads_sent{0};
+  std::atomic<std::uint64_t> traces_sent{0};
+  std::atomic<std::uint64_t> bytes_sent{0};
+  std::atomic<std::uint64_t> payloads_rejected{0};
+  std::atomic<std::uint64_t> failures[failure_kinds]{};
+  std::atomic<std::uint64_t> traces_dropped[drop_reasons]{};
+  std::atomic<std::uint8_t> state{0};  // LinkState
+  // Written by the slot's worker only; a reader may see a torn string, which
+  // is acceptable for a diagnostic text.
+  char address[64]{};
+  char last_error[192]{};
+};
+
+struct StatusBoard {
+  static constexpr std::size_t max_workers = 64;
+  StatusSlot exited;  // totals of workers that are gone
+  StatusSlot workers[max_workers];
+
+  // A free slot for this worker (nullptr when all are taken: it then simply
+  // does not appear in the status).
+  StatusSlot* claim(std::int64_t pid) noexcept;
+  // Adds the slot's counters to `exited` and frees it.
+  void release(StatusSlot& slot) noexcept;
+  // The status as JSON: totals, and one object per live worker.
+  std::string to_json() const;
+};
+
+// Copies a worker's link counters and state into its slot.
+void publish(StatusSlot& slot, const AgentCounters& counters, LinkState state,
+             std::string_view address) noexcept;
+
+}  // namespace datadog::agent
