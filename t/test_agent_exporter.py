@@ -238,3 +238,52 @@ def test_agent_host_that_does_not_resolve_warns_and_never_crashes(nginx_factory)
     time.sleep(0.3)  # several flush intervals
     assert server.stop() == 0
     # The nginx_factory fixture fails the test on any worker crash line.
+
+
+def _worker_rss_kb(server):
+    (pid,) = server.worker_pids()
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_outage_memory_stays_under_the_cap_and_every_span_is_accounted_for(nginx, agent):
+    """~12 MB of spans while the agent is down, with a 1 MB cap: the worker's
+    memory grows by about the cap, the rest is dropped and counted, and after
+    recovery received + dropped == created."""
+    agent.mode = "refuse"
+    padding = "x" * 1900
+    server = nginx(f"""
+    datadog_agent_url {agent.url};
+    datadog_flush_interval 100ms;
+    datadog_buffer_size 1m;
+    server {{
+        listen 127.0.0.1:@PORT@;
+        location = /status {{ datadog_tracing off; datadog_status; }}
+        location / {{ datadog_tag padding {padding}; return 204; }}
+    }}""")
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", server.port)
+    conn.request("GET", "/warm-up")
+    conn.getresponse().read()
+    before = _worker_rss_kb(server)
+    n = 6000
+    for _ in range(n):
+        conn.request("GET", "/")
+        conn.getresponse().read()
+    conn.close()
+    growth = _worker_rss_kb(server) - before
+    assert growth < 6 * 1024, f"worker RSS grew by {growth} KB with a 1 MB cap"
+
+    agent.mode = "ok"
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        numbers = client.get(server.port, "/status").json()
+        if numbers["traces_sent"] + numbers["traces_dropped"] == n + 1:
+            break
+        time.sleep(0.2)
+    assert numbers["spans_created"] == n + 1
+    assert numbers["traces_dropped_by_reason"]["buffer_full"] > 0
+    assert numbers["traces_sent"] + numbers["traces_dropped"] == n + 1
+    assert len(agent.spans()) == numbers["traces_sent"]
