@@ -6,6 +6,7 @@
 #include "module/sample_rate_directive.hpp"
 #include "module/span_tags.hpp"
 #include "module/status.hpp"
+#include "module/subrequest_spans.hpp"
 #include "module/tracing_handlers.hpp"
 #include "module/variables.hpp"
 #include "module/worker.hpp"
@@ -64,6 +65,7 @@ ngx_command_t datadog_commands[] = {
 ngx_int_t preconfiguration(ngx_conf_t* cf) noexcept { return datadog::module::add_variables(cf); }
 ngx_int_t postconfiguration(ngx_conf_t* cf) noexcept {
   if (datadog::module::add_status_zone(cf) != NGX_OK) return NGX_ERROR;
+  if (datadog::module::register_subrequest_filters(cf) != NGX_OK) return NGX_ERROR;
   return datadog::module::register_tracing_handlers(cf);
 }
 

@@ -23,6 +23,8 @@ struct LocationSpan {
   std::string_view location;
 };
 
+struct SubrequestSpan;
+
 struct RequestContext {
   bool span_started = false;
   trace::TraceId trace_id;
@@ -43,6 +45,8 @@ struct RequestContext {
   static constexpr std::size_t max_location_spans = 16;
   LocationSpan* location_spans = nullptr;
   std::size_t location_span_count = 0;
+  SubrequestSpan* subrequest_spans = nullptr;  // subrequest_spans.hpp, in the order started
+  std::size_t subrequest_span_count = 0;
 
   // The span the upstream's spans are children of.
   trace::SpanId active_span_id() const {

@@ -10,6 +10,7 @@
 #include "module/span_names.hpp"
 #include "module/span_tags.hpp"
 #include "module/str_view.hpp"
+#include "module/subrequest_spans.hpp"
 #include "module/worker.hpp"
 #include "trace/span_record.hpp"
 
@@ -186,23 +187,23 @@ void finish_request_span(ngx_http_request_t* r, RequestContext& ctx) noexcept {
   span.error = error;
   span.meta = std::span<const Meta>(meta, n);
   span.metrics = std::span<const Metric>(metrics.data(), m);
-  if (ctx.location_span_count == 0) {
+  if (ctx.location_span_count == 0 && ctx.subrequest_span_count == 0) {
     worker->record_trace(std::span<const trace::SpanRecord>(&span, 1));
     return;
   }
 
   // datadog_trace_locations: the location spans are children of the request
   // span, in the same trace; the last one ends now.
-  const std::size_t count = 1 + ctx.location_span_count;
+  const std::size_t count = 1 + ctx.location_span_count + ctx.subrequest_span_count;
   auto* spans = static_cast<trace::SpanRecord*>(ngx_palloc(pool, count * sizeof(trace::SpanRecord)));
-  auto* location_meta = static_cast<Meta*>(ngx_palloc(pool, ctx.location_span_count * 3 * sizeof(Meta)));
+  auto* location_meta = static_cast<Meta*>(ngx_palloc(pool, (count - 1) * 4 * sizeof(Meta)));
   if (spans == nullptr || location_meta == nullptr) return;
   spans[0] = span;
   const std::int64_t now = monotonic_ns();
   for (std::size_t i = 0; i < ctx.location_span_count; ++i) {
     const LocationSpan& location = ctx.location_spans[i];
     const bool last = i + 1 == ctx.location_span_count;
-    Meta* tags = location_meta + 3 * i;
+    Meta* tags = location_meta + 4 * i;
     tags[0] = Meta{"component", "nginx"};
     tags[1] = Meta{"nginx.location", location.location};
     tags[2] = Meta{"span.kind", "internal"};
@@ -219,6 +220,28 @@ void finish_request_span(ngx_http_request_t* r, RequestContext& ctx) noexcept {
     record.duration_ns = (last ? now : location.end_monotonic_ns) - location.start_monotonic_ns;
     record.error = last && error;
     record.meta = std::span<const Meta>(tags, 3);
+  }
+  // Subrequests: children of the span that issued them.
+  std::size_t index = 1 + ctx.location_span_count;
+  for (const SubrequestSpan* sub = ctx.subrequest_spans; sub != nullptr; sub = sub->next, ++index) {
+    Meta* tags = location_meta + 4 * (index - 1);
+    tags[0] = Meta{"component", "nginx"};
+    tags[1] = Meta{"nginx.location", sub->location};
+    tags[2] = Meta{"span.kind", "internal"};
+    tags[3] = Meta{"http.status_code", status_text(pool, sub->status)};
+    trace::SpanRecord& record = spans[index];
+    record = trace::SpanRecord{};
+    record.service = span.service;
+    record.name = "nginx.subrequest";
+    record.resource = sub->resource;
+    record.type = "web";
+    record.trace_id = ctx.trace_id;
+    record.span_id = sub->span_id;
+    record.parent_id = sub->parent_id;
+    record.start_ns = sub->start_wall_ns;
+    record.duration_ns = (sub->end_monotonic_ns != 0 ? sub->end_monotonic_ns : now) - sub->start_monotonic_ns;
+    record.error = sub->status >= 500 && sub->status < 600;
+    record.meta = std::span<const Meta>(tags, sub->status != 0 ? 4 : 3);
   }
   worker->record_trace(std::span<const trace::SpanRecord>(spans, count));
 }

@@ -6,6 +6,7 @@
 #include "module/request_context.hpp"
 #include "module/span_finisher.hpp"
 #include "module/span_starter.hpp"
+#include "module/subrequest_spans.hpp"
 #include "module/worker.hpp"
 
 extern ngx_module_t ngx_http_datadog_module;
@@ -25,7 +26,11 @@ ngx_int_t on_post_read(ngx_http_request_t* r) noexcept {
 }
 
 ngx_int_t on_rewrite(ngx_http_request_t* r) noexcept {
-  if (r != r->main || !location_conf(r).tracing) return NGX_DECLINED;
+  if (!location_conf(r).tracing) return NGX_DECLINED;
+  if (r != r->main) {
+    start_subrequest_span(r);
+    return NGX_DECLINED;
+  }
   RequestContext* ctx = find_request_context(r);
   if (ctx == nullptr) ctx = create_request_context(r);
   if (ctx != nullptr && !ctx->span_started) start_request_span(r, *ctx, Propagation::inject);

@@ -1,0 +1,33 @@
+// Child spans for subrequests (auth_request, mirror, SSI includes): started
+// when the subrequest chooses its location, ended when its response is done,
+// sent with the main request's trace. Subrequests share their parent's header
+// list, so they forward the main request's trace context unchanged.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "module/nginx.hpp"
+#include "trace/trace_id.hpp"
+
+namespace datadog::module {
+
+struct SubrequestSpan {
+  trace::SpanId span_id = 0;
+  trace::SpanId parent_id = 0;
+  std::int64_t start_wall_ns = 0;
+  std::int64_t start_monotonic_ns = 0;
+  std::int64_t end_monotonic_ns = 0;  // 0 until its response is done
+  ngx_uint_t status = 0;
+  std::string_view resource;
+  std::string_view location;
+  SubrequestSpan* next = nullptr;  // in the order started
+};
+
+void start_subrequest_span(ngx_http_request_t* sr) noexcept;
+
+// Filters that note when a subrequest's response is done; they pass the main
+// request's output on untouched.
+ngx_int_t register_subrequest_filters(ngx_conf_t* cf) noexcept;
+
+}  // namespace datadog::module
