@@ -47,6 +47,8 @@ char* merge_location_conf(ngx_conf_t* cf, void* parent_ptr, void* child_ptr) noe
   // every request unless told otherwise.
   ngx_conf_merge_value(child->tracing, parent->tracing, tracing_enabled_by_environment() ? 1 : 0);
   ngx_conf_merge_value(child->trust_incoming_span, parent->trust_incoming_span, 1);
+  ngx_conf_merge_value(child->baggage_tags_enabled, parent->baggage_tags_enabled, 1);
+  ngx_conf_merge_ptr_value(child->baggage_tag_keys, parent->baggage_tag_keys, nullptr);
   if (child->service_name.data == nullptr) {
     child->service_name = parent->service_name.data != nullptr
                               ? parent->service_name

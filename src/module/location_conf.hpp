@@ -8,10 +8,14 @@ namespace datadog::module {
 
 struct LocationConf {
   ngx_flag_t tracing = NGX_CONF_UNSET;
-  ngx_flag_t trust_incoming_span = NGX_CONF_UNSET;  // extract the client's trace context
-  ngx_str_t service_name{};                         // default "nginx"
-  ngx_str_t environment{};                          // empty: no `env` tag
-  ngx_str_t version{};                              // empty: no `version` tag
+  ngx_flag_t trust_incoming_span = NGX_CONF_UNSET;   // extract the client's trace context
+  ngx_flag_t baggage_tags_enabled = NGX_CONF_UNSET;  // baggage items as baggage.<key> span tags
+  ngx_array_t* baggage_tag_keys =
+      static_cast<ngx_array_t*>(NGX_CONF_UNSET_PTR);  // (nginx's slot needs UNSET)           // of ngx_str_t;
+                                                      // the nearest level's list; "*": all
+  ngx_str_t service_name{};                           // default "nginx"
+  ngx_str_t environment{};                            // empty: no `env` tag
+  ngx_str_t version{};                                // empty: no `version` tag
   // Evaluated per request; null means the built-in default, which is cheaper
   // than evaluating a complex value ("nginx.request", "$request_method $uri").
   ngx_http_complex_value_t* operation_name = nullptr;

@@ -2,6 +2,7 @@
 // sampling hash, and injection carries the decision upstream.
 #include "module/span_starter.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <new>
 
@@ -27,6 +28,29 @@ T* pool_new(ngx_pool_t* pool, Args&&... args) {
   void* memory = ngx_palloc(pool, sizeof(T));
   if (memory == nullptr) throw std::bad_alloc();
   return new (memory) T(std::forward<Args>(args)...);
+}
+
+// Baggage items as `baggage.<key>` span tags: the keys of the nearest
+// datadog_baggage_tags_keys ("*" alone: every item), else Datadog's defaults.
+void add_baggage_tags(const LocationConf& conf, const trace::ExtractedContext& extracted, TagList& tags) {
+  static constexpr std::string_view default_keys[] = {"user.id", "session.id", "account.id"};
+  std::string_view keys_buffer[16];
+  std::span<const std::string_view> keys = default_keys;
+  bool all = false;
+  if (conf.baggage_tag_keys != nullptr) {
+    const auto* configured = static_cast<const ngx_str_t*>(conf.baggage_tag_keys->elts);
+    const std::size_t n = std::min<std::size_t>(conf.baggage_tag_keys->nelts, std::size(keys_buffer));
+    for (std::size_t i = 0; i < n; ++i) keys_buffer[i] = to_string_view(configured[i]);
+    keys = std::span<const std::string_view>(keys_buffer, n);
+    all = n == 1 && keys[0] == "*";
+  }
+  for (const Tag& item : extracted.baggage) {
+    if (all || std::find(keys.begin(), keys.end(), std::string_view(item.key)) != keys.end()) {
+      std::pmr::string key("baggage.", tags.get_allocator());
+      key += item.key;
+      tags.emplace_back(key, item.value);
+    }
+  }
 }
 
 void set_decision_maker(TagList& tags, std::string_view value) {
@@ -101,6 +125,8 @@ void start(ngx_http_request_t* r, RequestContext& ctx, Worker& worker, Propagati
   }
   if (extracted != nullptr) {
     for (const Tag& tag : extracted->span_tags) ctx.span_tags->push_back(tag);
+    if (conf.baggage_tags_enabled && !extracted->baggage.empty())
+      add_baggage_tags(conf, *extracted, *ctx.span_tags);
   }
   ctx.span_id = worker.ids().new_span_id();
 
