@@ -169,3 +169,11 @@ def test_build_refuses_headers_of_another_nginx_version(tmp_path):
     said = " ".join((result.stdout + result.stderr).split())  # CMake wraps long lines
     assert re.search(r"the nginx headers are version 1\.22\.\d+ but \S*/nginx is version 1\.99\.0",
                      said), said
+
+
+def test_module_exports_only_what_nginx_looks_up(built_module):
+    """No C++ symbol leaks out to clash with another module in the same nginx."""
+    result = subprocess.run(["nm", "-D", "--defined-only", str(built_module)],
+                            capture_output=True, text=True, check=True)
+    exported = sorted(line.split()[-1] for line in result.stdout.splitlines() if line.strip())
+    assert exported == ["ngx_module_names", "ngx_module_order", "ngx_modules"]
