@@ -222,6 +222,8 @@ char* init_main_conf(ngx_conf_t* cf, void* conf_ptr) noexcept {
   } catch (...) {
     return static_cast<char*>(NGX_CONF_ERROR);
   }
+  if (init_url_obfuscation(cf, conf->url_obfuscation) != NGX_CONF_OK)
+    return static_cast<char*>(NGX_CONF_ERROR);
   conf->environment_tags = tags_from_environment(cf);
   conf->all_styles = conf->extract_styles;
   for (const auto style : conf->inject_styles) conf->all_styles.add(style);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "module/nginx.hpp"
+#include "module/url_obfuscation.hpp"
 #include "trace/propagation_style.hpp"
 #include "trace/sampler_config.hpp"
 
@@ -32,6 +33,9 @@ struct MainConf {
   trace::PropagationStyles all_styles;
   ngx_array_t* environment_tags = nullptr;  // DD_TAGS, as span_tags.hpp's ConfiguredTag
   ngx_shm_zone_t* status_zone = nullptr;    // the datadog_status board (status.hpp)
+  // datadog_obfuscation_query_string_regex, else DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP,
+  // else the tracers' default: applied to the query of http.url.
+  UrlObfuscation url_obfuscation;
 };
 
 char* set_propagation_styles(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;

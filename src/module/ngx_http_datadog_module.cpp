@@ -60,6 +60,8 @@ ngx_command_t datadog_commands[] = {
      ngx_conf_set_size_slot, NGX_HTTP_MAIN_CONF_OFFSET, offsetof(MainConf, buffer_size), nullptr},
     {ngx_string("datadog_agent_timeout"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
      ngx_conf_set_msec_slot, NGX_HTTP_MAIN_CONF_OFFSET, offsetof(MainConf, agent_timeout), nullptr},
+    {ngx_string("datadog_obfuscation_query_string_regex"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
+     datadog::module::set_url_obfuscation, NGX_HTTP_MAIN_CONF_OFFSET, offsetof(MainConf, url_obfuscation), nullptr},
     {ngx_string("datadog_exit_flush_timeout"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
      ngx_conf_set_msec_slot, NGX_HTTP_MAIN_CONF_OFFSET, offsetof(MainConf, exit_flush_timeout), nullptr},
     ngx_null_command,

@@ -11,6 +11,7 @@
 #include "module/span_tags.hpp"
 #include "module/str_view.hpp"
 #include "module/subrequest_spans.hpp"
+#include "module/url_obfuscation.hpp"
 #include "module/worker.hpp"
 #include "trace/span_record.hpp"
 
@@ -103,7 +104,8 @@ void finish_request_span(ngx_http_request_t* r, RequestContext& ctx) noexcept {
   if (conf->environment.len != 0) add("env", to_string_view(conf->environment));
   if (conf->version.len != 0) add("version", to_string_view(conf->version));
   add("http.method", method);
-  add("http.url", pool_join(pool, {scheme, "://", host, to_string_view(r->unparsed_uri)}));
+  add("http.url", obfuscate_url(r, main.url_obfuscation,
+                                pool_join(pool, {scheme, "://", host, to_string_view(r->unparsed_uri)})));
   add("http.host", host);
   if (r->headers_in.user_agent != nullptr)
     add("http.useragent", to_string_view(r->headers_in.user_agent->value));
