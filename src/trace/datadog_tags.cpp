@@ -2,9 +2,9 @@
 #include "trace/datadog_tags.hpp"
 
 #include <algorithm>
-#include <cstring>
 
 #include "trace/propagation_internal.hpp"
+#include "trace/short_copy.hpp"
 
 namespace datadog::trace {
 namespace {
@@ -28,8 +28,11 @@ bool is_member_well_formed(std::string_view member) {
 
 // A `_dd.p.*` tag that x-datadog-tags (and tracestate) may carry.
 bool is_sendable(const Tag& tag) {
+  // The prefix is made of valid key characters: only the rest needs a look.
   return tag.key.size() > propagated_tag_prefix.size() && starts_with(tag.key, propagated_tag_prefix) &&
-         tag.key != trace_id_high_tag && is_datadog_tag_key(tag.key) && is_datadog_tag_value(tag.value);
+         tag.key != trace_id_high_tag &&
+         is_datadog_tag_key(std::string_view(tag.key).substr(propagated_tag_prefix.size())) &&
+         is_datadog_tag_value(tag.value);
 }
 
 }  // namespace
@@ -67,42 +70,30 @@ bool next_datadog_tag(std::string_view& rest, std::string_view& key, std::string
   return true;
 }
 
-DatadogTagsEncode encode_datadog_tags(const OutgoingContext& context, std::pmr::memory_resource* memory) {
-  constexpr std::size_t tid_member_size = trace_id_high_tag.size() + 1 + 16;
+DatadogTagsText write_datadog_tags(const OutgoingContext& context, char* out) {
   std::size_t size = 0;
-  const auto add_member = [&size](std::size_t member_size) { size += (size == 0 ? 0 : 1) + member_size; };
-  if (context.trace_id.high != 0) add_member(tid_member_size);
-  for (const auto& tag : context.trace_tags) {
-    if (is_sendable(tag)) add_member(tag.key.size() + 1 + tag.value.size());
-  }
-  DatadogTagsEncode result;
-  if (size == 0) return result;
-  if (size > max_datadog_tags_size) {
-    result.too_large = true;
-    return result;
-  }
-
-  auto* begin = static_cast<char*>(memory->allocate(size, 1));
-  char* out = begin;
-  const auto append = [&out](std::string_view text) {
-    std::memcpy(out, text.data(), text.size());
-    out += text.size();
-  };
+  // Members only add to the size: the first one that does not fit makes the
+  // whole header too large.
   const auto append_member = [&](std::string_view key, std::string_view value) {
-    if (out != begin) *out++ = ',';
-    append(key);
-    *out++ = '=';
-    append(value);
+    const std::size_t member_size = (size == 0 ? 0 : 1) + key.size() + 1 + value.size();
+    if (member_size > max_datadog_tags_size - size) return false;
+    char* at = out + size;
+    if (size != 0) *at++ = ',';
+    at = copy_short(at, key);
+    *at++ = '=';
+    copy_short(at, value);
+    size += member_size;
+    return true;
   };
   if (context.trace_id.high != 0) {
-    const auto high = hex16(context.trace_id.high);
-    append_member(trace_id_high_tag, {high.data(), high.size()});
+    char high[16];
+    write_hex16(context.trace_id.high, high);
+    append_member(trace_id_high_tag, {high, sizeof high});  // the first member always fits
   }
   for (const auto& tag : context.trace_tags) {
-    if (is_sendable(tag)) append_member(tag.key, tag.value);
+    if (is_sendable(tag) && !append_member(tag.key, tag.value)) return {0, true};
   }
-  result.header = {begin, size};
-  return result;
+  return {size, false};
 }
 
 }  // namespace datadog::trace

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cstddef>
-#include <memory_resource>
 #include <string_view>
 
 #include "trace/propagation.hpp"
@@ -38,13 +37,14 @@ DatadogTagsDecode decode_datadog_tags(std::string_view header, Visit&& visit) {
   return DatadogTagsDecode::ok;
 }
 
-struct DatadogTagsEncode {
-  std::string_view header;  // persisted in the memory resource; empty when there is nothing to send
-  bool too_large = false;   // over 512 bytes: not sent
-};
-
 // `_dd.p.tid` (from trace_id.high, when non-zero) first, then every other
-// valid `_dd.p.*` trace tag of `context`; invalid ones are skipped.
-DatadogTagsEncode encode_datadog_tags(const OutgoingContext& context, std::pmr::memory_resource* memory);
+// valid `_dd.p.*` trace tag of `context` (invalid ones are skipped), written
+// at `out`, which has room for max_datadog_tags_size characters. Over that
+// size the header is too_large and is not sent; `size` 0 means nothing to send.
+struct DatadogTagsText {
+  std::size_t size = 0;
+  bool too_large = false;
+};
+DatadogTagsText write_datadog_tags(const OutgoingContext& context, char* out);
 
 }  // namespace datadog::trace

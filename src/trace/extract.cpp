@@ -3,6 +3,8 @@
 // context with the same trace id refines it (PROTOCOLS.md section 3).
 #include <algorithm>
 #include <array>
+#include <bit>
+#include <cstdint>
 
 #include "trace/baggage.hpp"
 #include "trace/propagation_internal.hpp"
@@ -17,6 +19,33 @@ namespace {
 constexpr std::size_t max_baggage_headers = 16;
 
 constexpr std::size_t index_of(PropagationStyle style) { return static_cast<std::size_t>(style); }
+
+// The headers without one of which a style has nothing to read (B3 may carry
+// a sampling decision alone). The default styles' come first, so that they
+// alone are asked for when only those styles are configured.
+constexpr std::string_view trigger_names[] = {"x-datadog-trace-id", "traceparent", "baggage",     "b3",
+                                              "x-b3-traceid",       "x-b3-flags",  "x-b3-sampled"};
+
+// Which trigger_names belong to `style`, bit i for trigger_names[i].
+constexpr std::uint64_t trigger_bits(PropagationStyle style) {
+  switch (style) {
+    case PropagationStyle::datadog:
+      return 0b0000001;
+    case PropagationStyle::tracecontext:
+      return 0b0000010;
+    case PropagationStyle::baggage:
+      return 0b0000100;
+    case PropagationStyle::b3:
+      return 0b1111000;
+    case PropagationStyle::b3multi:
+      return 0b1110000;
+    case PropagationStyle::b3single:
+      return 0b0001000;
+    case PropagationStyle::none:
+      break;
+  }
+  return 0;
+}
 
 void extract_baggage(const HeaderReader& headers, ExtractedContext& result) {
   std::array<std::string_view, max_baggage_headers> values;
@@ -52,33 +81,17 @@ void take_context(ExtractedContext& result, ExtractedContext&& winner) {
   result.style = winner.style;
 }
 
-}  // namespace
-
-ExtractedContext::ExtractedContext(std::pmr::memory_resource* memory)
-    : origin(memory),
-      trace_tags(memory),
-      span_tags(memory),
-      tracestate_others(memory),
-      baggage(memory),
-      diagnostics(memory) {}
-
-std::optional<std::string_view> find_tag(std::span<const Tag> tags, std::string_view key) {
-  for (const auto& tag : tags) {
-    if (tag.key == key) return std::string_view(tag.value);
-  }
-  return std::nullopt;
-}
-
-ExtractedContext extract(const HeaderReader& headers, const PropagationStyles& styles,
-                         std::pmr::memory_resource* memory) {
-  ExtractedContext result(memory);
+// The trace styles' part of extract(), for a request that has some of their
+// headers (`present`, bits of trigger_names).
+void extract_trace(const HeaderReader& headers, const PropagationStyles& styles, std::uint64_t present,
+                   std::pmr::memory_resource* memory, ExtractedContext& result) {
   std::array<std::optional<ExtractedContext>, index_of(PropagationStyle::none) + 1> by_style;
   bool w3c_has_datadog_member = false;
   std::string_view w3c_last_datadog_parent;
 
   for (const auto style : styles) {
     auto& slot = by_style[index_of(style)];
-    if (slot) continue;
+    if (slot || (present & trigger_bits(style)) == 0) continue;
     switch (style) {
       case PropagationStyle::datadog:
         slot.emplace(extract_datadog(headers, memory));
@@ -143,8 +156,48 @@ ExtractedContext extract(const HeaderReader& headers, const PropagationStyles& s
       }
     }
   }
+}
 
-  if (styles.contains(PropagationStyle::baggage)) extract_baggage(headers, result);
+}  // namespace
+
+ExtractedContext::ExtractedContext(std::pmr::memory_resource* memory)
+    : origin(memory),
+      trace_tags(memory),
+      span_tags(memory),
+      tracestate_others(memory),
+      baggage(memory),
+      diagnostics(memory) {}
+
+std::optional<std::string_view> find_tag(std::span<const Tag> tags, std::string_view key) {
+  for (const auto& tag : tags) {
+    if (tag.key == key) return std::string_view(tag.value);
+  }
+  return std::nullopt;
+}
+
+std::uint64_t HeaderReader::which_present(std::span<const std::string_view> lowercase_names) const {
+  std::uint64_t present = 0;
+  std::string_view unused;
+  for (std::size_t i = 0; i < lowercase_names.size() && i < 64; ++i) {
+    if (get(lowercase_names[i], &unused, 0) != 0) present |= std::uint64_t{1} << i;
+  }
+  return present;
+}
+
+ExtractedContext extract(const HeaderReader& headers, const PropagationStyles& styles,
+                         std::pmr::memory_resource* memory) {
+  ExtractedContext result(memory);
+  std::uint64_t wanted = 0;
+  for (const auto style : styles) wanted |= trigger_bits(style);
+  if (wanted == 0) return result;
+  // A style none of whose trigger headers the request has would yield an
+  // empty context, which changes nothing: it is not even run. Most requests
+  // have no propagation header at all and end here.
+  const std::uint64_t present =
+      wanted & headers.which_present(std::span(trigger_names).first(std::bit_width(wanted)));
+  const std::uint64_t baggage_bit = trigger_bits(PropagationStyle::baggage);
+  if ((present & ~baggage_bit) != 0) extract_trace(headers, styles, present, memory, result);
+  if ((present & baggage_bit) != 0) extract_baggage(headers, result);
   return result;
 }
 

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory_resource>
 #include <optional>
 #include <span>
@@ -53,6 +54,14 @@ class HeaderReader {
   // Stores up to `max` values of the header `lowercase_name`, in request order,
   // into `out`; returns how many the request has (which may exceed `max`).
   virtual std::size_t get(std::string_view lowercase_name, std::string_view* out, std::size_t max) const = 0;
+
+  // Which of `lowercase_names` (at most 64) the request has at all: bit i
+  // stands for lowercase_names[i]. extract() asks this once, for the few names
+  // without which a style has nothing to read, and then get()s only from the
+  // styles whose names are present (most requests carry none). A reader that
+  // walks the request's headers for every get() should answer in one walk;
+  // the default asks get() for each name.
+  virtual std::uint64_t which_present(std::span<const std::string_view> lowercase_names) const;
 
  protected:
   ~HeaderReader() = default;

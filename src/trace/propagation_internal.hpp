@@ -25,7 +25,7 @@ std::string_view trim_blanks(std::string_view text);
 
 bool is_lower_hex(std::string_view text);
 bool is_hex(std::string_view text);
-bool starts_with(std::string_view text, std::string_view prefix);
+inline bool starts_with(std::string_view text, std::string_view prefix) { return text.starts_with(prefix); }
 
 // Replaces the value of the tag named `key`, or appends the tag.
 void set_tag(std::pmr::vector<Tag>& tags, std::string_view key, std::string_view value);
@@ -38,18 +38,12 @@ void note(ExtractedContext& context, std::string_view what);
 // The first value of a header, if the request has it.
 std::optional<std::string_view> first_header(const HeaderReader& headers, std::string_view name);
 
-// A copy of `text` in memory taken from `memory` and never given back, so it
-// lives as long as the resource (what HeaderWriter::set promises).
-std::string_view persist(std::pmr::memory_resource* memory, std::string_view text);
+// Decimal text of an unsigned or signed number at `out`, which has room for
+// max_decimal_size characters; returns the end of the text.
+inline constexpr std::size_t max_decimal_size = 20;
+char* write_decimal(std::uint64_t value, char* out);
+char* write_decimal(int value, char* out);
 
-// Decimal text of an unsigned or signed number, in a small buffer.
-struct NumberText {
-  char data[24];
-  std::size_t size;
-  std::string_view view() const { return {data, size}; }
-};
-NumberText decimal(std::uint64_t value);
-NumberText decimal(int value);
 std::optional<int> parse_int(std::string_view text);
 
 // The W3C traceparent result alongside its context: the tracestate dd= member's

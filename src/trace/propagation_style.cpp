@@ -1,5 +1,5 @@
-// Propagation style names as configuration spells them, and the headers each
-// style owns.
+// Propagation style names as configuration spells them (the headers each
+// style owns are in the header).
 #include "trace/propagation_style.hpp"
 
 #include <algorithm>
@@ -39,17 +39,6 @@ bool consume_single_header(std::string_view text, std::size_t& pos) {
   pos = at;
   return true;
 }
-
-constexpr std::string_view datadog_headers[] = {"x-datadog-trace-id", "x-datadog-parent-id",
-                                                "x-datadog-sampling-priority", "x-datadog-origin",
-                                                "x-datadog-tags"};
-constexpr std::string_view tracecontext_headers[] = {"traceparent", "tracestate"};
-constexpr std::string_view b3_headers[] = {"b3",           "x-b3-traceid", "x-b3-spanid",
-                                           "x-b3-sampled", "x-b3-flags",   "x-b3-parentspanid"};
-constexpr std::string_view b3multi_headers[] = {"x-b3-traceid", "x-b3-spanid", "x-b3-sampled", "x-b3-flags",
-                                                "x-b3-parentspanid"};
-constexpr std::string_view b3single_headers[] = {"b3"};
-constexpr std::string_view baggage_headers[] = {"baggage"};
 
 }  // namespace
 
@@ -125,26 +114,6 @@ std::string_view to_string(PropagationStyle style) {
       break;
   }
   return "none";
-}
-
-std::span<const std::string_view> propagation_header_names(PropagationStyle style) {
-  switch (style) {
-    case PropagationStyle::datadog:
-      return datadog_headers;
-    case PropagationStyle::tracecontext:
-      return tracecontext_headers;
-    case PropagationStyle::b3:
-      return b3_headers;
-    case PropagationStyle::b3multi:
-      return b3multi_headers;
-    case PropagationStyle::b3single:
-      return b3single_headers;
-    case PropagationStyle::baggage:
-      return baggage_headers;
-    case PropagationStyle::none:
-      break;
-  }
-  return {};
 }
 
 }  // namespace datadog::trace

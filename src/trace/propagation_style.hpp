@@ -50,9 +50,42 @@ PropagationStyles default_propagation_styles();
 // The name a user writes ("b3 single header" for b3single).
 std::string_view to_string(PropagationStyle style);
 
+namespace propagation_style_detail {
+inline constexpr std::string_view datadog_headers[] = {"x-datadog-trace-id", "x-datadog-parent-id",
+                                                       "x-datadog-sampling-priority", "x-datadog-origin",
+                                                       "x-datadog-tags"};
+inline constexpr std::string_view tracecontext_headers[] = {"traceparent", "tracestate"};
+inline constexpr std::string_view b3_headers[] = {"b3",           "x-b3-traceid", "x-b3-spanid",
+                                                  "x-b3-sampled", "x-b3-flags",   "x-b3-parentspanid"};
+inline constexpr std::string_view b3multi_headers[] = {"x-b3-traceid", "x-b3-spanid", "x-b3-sampled",
+                                                       "x-b3-flags", "x-b3-parentspanid"};
+inline constexpr std::string_view b3single_headers[] = {"b3"};
+inline constexpr std::string_view baggage_headers[] = {"baggage"};
+}  // namespace propagation_style_detail
+
 // Every lowercase header name that extracting or injecting `style` reads or
 // writes. The glue removes client-sent copies of these before injecting, so
-// nothing that failed validation is ever forwarded upstream.
-std::span<const std::string_view> propagation_header_names(PropagationStyle style);
+// nothing that failed validation is ever forwarded upstream. Inline: the glue
+// asks for every request header.
+inline std::span<const std::string_view> propagation_header_names(PropagationStyle style) {
+  using namespace propagation_style_detail;
+  switch (style) {
+    case PropagationStyle::datadog:
+      return datadog_headers;
+    case PropagationStyle::tracecontext:
+      return tracecontext_headers;
+    case PropagationStyle::b3:
+      return b3_headers;
+    case PropagationStyle::b3multi:
+      return b3multi_headers;
+    case PropagationStyle::b3single:
+      return b3single_headers;
+    case PropagationStyle::baggage:
+      return baggage_headers;
+    case PropagationStyle::none:
+      break;
+  }
+  return {};
+}
 
 }  // namespace datadog::trace

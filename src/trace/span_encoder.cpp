@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "trace/msgpack_writer.hpp"
+#include "trace/short_copy.hpp"
 
 namespace datadog::trace {
 namespace {
@@ -22,6 +23,25 @@ struct Key {
   }
   static constexpr std::size_t size = N;  // header byte + N - 1 characters
 };
+
+// A string too long for a fixstr: rare (URLs), so kept out of line and out
+// of the cursor, whose position can then stay in a register.
+[[gnu::noinline]] char* write_long_str(char* at, std::string_view text) {
+  const std::size_t n = text.size();
+  if (n <= 0xff) {
+    *at++ = static_cast<char>(0xd9);
+    *at++ = static_cast<char>(n);
+  } else if (n <= 0xffff) {
+    *at++ = static_cast<char>(0xda);
+    *at++ = static_cast<char>((n >> 8) & 0xff);
+    *at++ = static_cast<char>(n & 0xff);
+  } else {
+    *at++ = static_cast<char>(0xdb);
+    for (int shift = 24; shift >= 0; shift -= 8) *at++ = static_cast<char>((n >> shift) & 0xff);
+  }
+  std::memcpy(at, text.data(), n);
+  return at + n;
+}
 
 class Cursor {
  public:
@@ -49,22 +69,12 @@ class Cursor {
     }
   }
   void str(std::string_view text) {
-    const std::size_t n = text.size();
-    if (n < 32) {
-      byte(0xa0 | static_cast<unsigned>(n));
-    } else if (n <= 0xff) {
-      byte(0xd9);
-      byte(static_cast<unsigned>(n));
-    } else if (n <= 0xffff) {
-      byte(0xda);
-      byte(static_cast<unsigned>(n >> 8) & 0xff);
-      byte(static_cast<unsigned>(n) & 0xff);
+    if (text.size() < 32) {  // fixstr: nearly every string of a span
+      byte(0xa0 | static_cast<unsigned>(text.size()));
+      at_ = copy_short(at_, text);
     } else {
-      byte(0xdb);
-      for (int shift = 24; shift >= 0; shift -= 8) byte(static_cast<unsigned>(n >> shift) & 0xff);
+      at_ = write_long_str(at_, text);
     }
-    std::memcpy(at_, text.data(), n);
-    at_ += n;
   }
 
  private:

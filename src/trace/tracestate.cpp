@@ -5,15 +5,16 @@
 #include <cstring>
 
 #include "trace/propagation_internal.hpp"
+#include "trace/short_copy.hpp"
 
 namespace datadog::trace {
 namespace {
 
-using propagation_internal::decimal;
 using propagation_internal::propagated_tag_prefix;
 using propagation_internal::starts_with;
 using propagation_internal::trace_id_high_tag;
 using propagation_internal::trim_blanks;
+using propagation_internal::write_decimal;
 
 bool is_key_start(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 bool is_key_char(char c) {
@@ -47,17 +48,21 @@ char sanitize_key_char(char c) {
 // does not fit closes it, so what is dropped is always a trailing run.
 class DatadogValueBuilder {
  public:
-  explicit DatadogValueBuilder(std::array<char, max_tracestate_value_size>& out) : out_(out) {}
+  explicit DatadogValueBuilder(char* out) : out_(out) {}
 
   bool open_segment(std::size_t size) {
-    if (closed_ || size_ + size > out_.size()) {
+    if (closed_ || size_ + size > max_tracestate_value_size) {
       closed_ = true;
       return false;
     }
     return true;
   }
   void put(std::string_view text) {
-    for (char c : text) out_[size_++] = c;
+    copy_short(out_ + size_, text);
+    size_ += text.size();
+  }
+  void put_decimal(int number) {
+    size_ = static_cast<std::size_t>(write_decimal(number, out_ + size_) - out_);
   }
   void put(std::string_view text, char (*sanitize)(char)) {
     for (char c : text) out_[size_++] = sanitize(c);
@@ -69,10 +74,59 @@ class DatadogValueBuilder {
   }
 
  private:
-  std::array<char, max_tracestate_value_size>& out_;
+  char* out_;
   std::size_t size_ = 0;
   bool closed_ = false;
 };
+
+// The dd= value at `out` (room for max_tracestate_value_size); returns its size.
+std::size_t write_datadog_value(const OutgoingContext& context, char* out) {
+  DatadogValueBuilder value(out);
+  value.put("s:");  // "s:-2147483648" always fits: no need to open the first segment
+  value.put_decimal(context.sampling_priority);
+  char span_id[16];
+  write_hex16(context.span_id, span_id);
+  value.open_segment(3 + sizeof span_id);
+  value.put(";p:");
+  value.put({span_id, sizeof span_id});
+  if (!context.origin.empty() && value.open_segment(3 + context.origin.size())) {
+    value.put(";o:");
+    value.put(context.origin, sanitize_value_char);
+  }
+  for (const auto& tag : context.trace_tags) {
+    if (!starts_with(tag.key, propagated_tag_prefix) || tag.key == trace_id_high_tag) continue;
+    const std::string_view name = std::string_view(tag.key).substr(propagated_tag_prefix.size());
+    if (name.empty() || tag.value.empty()) continue;
+    if (!value.open_segment(3 + name.size() + 1 + tag.value.size())) break;
+    value.put(";t.");
+    value.put(name, sanitize_key_char);
+    value.put(":");
+    value.put(tag.value, sanitize_value_char);
+  }
+  return value.finish();
+}
+
+// Appends ",key=value" for every valid, distinct, non-dd member of `others`,
+// up to the 31 that may follow ours; returns the new end.
+char* append_other_members(std::string_view others, char* out) {
+  std::array<std::string_view, max_tracestate_members - 1> kept_keys;
+  std::size_t kept = 0;
+  while (!others.empty() && kept < kept_keys.size()) {
+    const auto comma = others.find(',');
+    const auto text = trim_blanks(others.substr(0, comma));
+    others = comma == std::string_view::npos ? std::string_view() : others.substr(comma + 1);
+    TracestateMember member;
+    if (text.empty() || !split_member(text, member) || member.key == "dd") continue;
+    const bool repeated =
+        std::find(kept_keys.begin(), kept_keys.begin() + kept, member.key) != kept_keys.begin() + kept;
+    if (repeated) continue;
+    kept_keys[kept++] = member.key;
+    *out++ = ',';
+    std::memcpy(out, text.data(), text.size());  // text is exactly key=value
+    out += text.size();
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -114,70 +168,22 @@ TracestateParse parse_tracestate(std::span<const std::string_view> header_values
 
 std::size_t encode_datadog_tracestate_value(const OutgoingContext& context,
                                             std::array<char, max_tracestate_value_size>& out) {
-  DatadogValueBuilder value(out);
-  const auto priority = decimal(context.sampling_priority);
-  value.open_segment(2 + priority.size);  // "s:-2147483648" always fits
-  value.put("s:");
-  value.put(priority.view());
-  const auto span_id = hex16(context.span_id);
-  value.open_segment(3 + span_id.size());
-  value.put(";p:");
-  value.put({span_id.data(), span_id.size()});
-  if (!context.origin.empty() && value.open_segment(3 + context.origin.size())) {
-    value.put(";o:");
-    value.put(context.origin, sanitize_value_char);
-  }
-  for (const auto& tag : context.trace_tags) {
-    if (!starts_with(tag.key, propagated_tag_prefix) || tag.key == trace_id_high_tag) continue;
-    const std::string_view name = std::string_view(tag.key).substr(propagated_tag_prefix.size());
-    if (name.empty() || tag.value.empty()) continue;
-    if (!value.open_segment(3 + name.size() + 1 + tag.value.size())) break;
-    value.put(";t.");
-    value.put(name, sanitize_key_char);
-    value.put(":");
-    value.put(tag.value, sanitize_value_char);
-  }
-  return value.finish();
+  return write_datadog_value(context, out.data());
 }
 
-std::string_view encode_tracestate(const OutgoingContext& context, std::pmr::memory_resource* memory) {
-  std::array<char, max_tracestate_value_size> datadog_value;
-  const std::size_t datadog_size = encode_datadog_tracestate_value(context, datadog_value);
+std::size_t tracestate_size_bound(const OutgoingContext& context) {
+  // The other members come out no longer than they went in, plus one ','.
+  return 3 + max_tracestate_value_size + 1 + context.tracestate_others.size();
+}
 
-  // Re-validated: only well-formed, distinct, non-dd members go out.
-  std::array<TracestateMember, max_tracestate_members - 1> others;
-  std::size_t other_count = 0;
-  std::size_t size = 3 + datadog_size;
-  std::string_view rest = context.tracestate_others;
-  while (!rest.empty() && other_count < others.size()) {
-    const auto comma = rest.find(',');
-    const auto text = trim_blanks(rest.substr(0, comma));
-    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-    TracestateMember member;
-    if (text.empty() || !split_member(text, member) || member.key == "dd") continue;
-    const bool repeated =
-        std::any_of(others.begin(), others.begin() + other_count,
-                    [&member](const TracestateMember& kept) { return kept.key == member.key; });
-    if (repeated) continue;
-    others[other_count++] = member;
-    size += 1 + member.key.size() + 1 + member.value.size();
-  }
-
-  auto* begin = static_cast<char*>(memory->allocate(size, 1));
-  char* out = begin;
-  const auto append = [&out](std::string_view text) {
-    std::memcpy(out, text.data(), text.size());
-    out += text.size();
-  };
-  append("dd=");
-  append({datadog_value.data(), datadog_size});
-  for (std::size_t i = 0; i < other_count; ++i) {
-    append(",");
-    append(others[i].key);
-    append("=");
-    append(others[i].value);
-  }
-  return {begin, size};
+std::size_t write_tracestate(const OutgoingContext& context, char* out) {
+  char* const begin = out;
+  std::memcpy(out, "dd=", 3);
+  out += 3;
+  out += write_datadog_value(context, out);
+  // Most requests have no other vendor's members: skip their bookkeeping.
+  if (!context.tracestate_others.empty()) out = append_other_members(context.tracestate_others, out);
+  return static_cast<std::size_t>(out - begin);
 }
 
 }  // namespace datadog::trace

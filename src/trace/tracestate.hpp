@@ -4,7 +4,6 @@
 
 #include <array>
 #include <cstddef>
-#include <memory_resource>
 #include <span>
 #include <string_view>
 
@@ -46,8 +45,10 @@ std::size_t encode_datadog_tracestate_value(const OutgoingContext& context,
                                             std::array<char, max_tracestate_value_size>& out);
 
 // The whole header: `dd=...` then the valid, non-dd members of
-// context.tracestate_others, at most 32 members in all (rightmost dropped).
-// Persisted in `memory`.
-std::string_view encode_tracestate(const OutgoingContext& context, std::pmr::memory_resource* memory);
+// context.tracestate_others, at most 32 members in all (rightmost dropped),
+// written at `out`, which has room for tracestate_size_bound(context)
+// characters. Returns its length.
+std::size_t tracestate_size_bound(const OutgoingContext& context);
+std::size_t write_tracestate(const OutgoingContext& context, char* out);
 
 }  // namespace datadog::trace

@@ -195,3 +195,98 @@ TEST(PropagationMerge, AllocatesOnlyFromTheGivenResource) {
   EXPECT_EQ(context.parent_id, 987654321u);
   EXPECT_EQ(context.baggage.size(), 1u);
 }
+
+namespace {
+
+// Answers which_present() itself, as the nginx glue can in one walk over the
+// request's headers, and counts what extract() asks.
+class CountingHeaders : public HeaderReader {
+ public:
+  explicit CountingHeaders(const TestHeaders& headers) : headers_(headers) {}
+
+  std::size_t get(std::string_view name, std::string_view* out, std::size_t max) const override {
+    ++gets;
+    return headers_.get(name, out, max);
+  }
+  std::uint64_t which_present(std::span<const std::string_view> names) const override {
+    ++presence_queries;
+    std::uint64_t present = 0;
+    std::string_view unused;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      if (headers_.get(names[i], &unused, 0) != 0) present |= std::uint64_t{1} << i;
+    }
+    return present;
+  }
+
+  mutable int gets = 0;
+  mutable int presence_queries = 0;
+
+ private:
+  const TestHeaders& headers_;
+};
+
+ExtractedContext extract_counting(const CountingHeaders& headers, std::string_view style_text) {
+  const auto configured = styles(style_text);
+  NoDefaultResource guard;
+  return extract(headers, configured, std::pmr::new_delete_resource());
+}
+
+}  // namespace
+
+TEST(PropagationMerge, ARequestWithoutPropagationHeadersIsAskedOnceAndReadNoFurther) {
+  const TestHeaders request{{"host", "example.com"}, {"user-agent", "curl"}};
+  const CountingHeaders headers(request);
+  const auto context = extract_counting(headers, "datadog,tracecontext,b3,baggage");
+  EXPECT_TRUE(context.trace_id.is_zero());
+  EXPECT_EQ(headers.presence_queries, 1);
+  EXPECT_EQ(headers.gets, 0);
+}
+
+TEST(PropagationMerge, OnlyTheStylesWhoseHeadersArePresentAreRead) {
+  const TestHeaders request{{"traceparent", "00-00000000000000000000000000000004-000000003ade68b1-01"}};
+  const CountingHeaders headers(request);
+  const auto context = extract_counting(headers, "datadog,tracecontext,b3,baggage");
+  EXPECT_EQ(context.style, PropagationStyle::tracecontext);
+  EXPECT_EQ(headers.presence_queries, 1);
+  EXPECT_EQ(headers.gets, 2);  // traceparent and tracestate
+}
+
+TEST(PropagationMerge, ThePresenceQueryChangesNoResult) {
+  // One request per way a style can start: each trace style's own header,
+  // B3's sampling-only headers, baggage alone, and everything at once.
+  std::vector<TestHeaders> requests{
+      {{"x-datadog-trace-id", "1"}, {"x-datadog-parent-id", "2"}, {"x-datadog-tags", "_dd.p.dm=-4"}},
+      {{"x-datadog-trace-id", "1"}},
+      {{"traceparent", "00-00000000000000000000000000000004-000000003ade68b1-01"},
+       {"tracestate", "dd=s:2,a=b"}},
+      {{"traceparent", "garbage"}},
+      {{"b3", "0"}},
+      {{"b3", "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1"}},
+      {{"x-b3-sampled", "0"}},
+      {{"x-b3-flags", "1"}},
+      {{"x-b3-traceid", "80f198ee56343ba864fe8b2a57d3eff7"}, {"x-b3-spanid", "e457b5a2e4d86bd1"}},
+      {{"baggage", "k=v"}},
+      {{"baggage", "malformed"}}};
+  requests.push_back(both("00-00000000000000000000000000000004-000000003ade68b1-01",
+                          "dd=s:2;o:rum;p:000000000000000a;t.dm:-4,foo=1", "4", "10"));
+  requests.back().add("b3", "0");
+  requests.back().add("baggage", "k=v%20w");
+  for (const char* style_text : {"datadog,tracecontext,b3,baggage", "b3multi,datadog", "b3 single header",
+                                 "tracecontext,datadog", "baggage"}) {
+    for (const auto& request : requests) {
+      const auto expected = extract_with(request, style_text);
+      const auto actual = extract_counting(CountingHeaders(request), style_text);
+      EXPECT_EQ(actual.trace_id, expected.trace_id) << style_text;
+      EXPECT_EQ(actual.parent_id, expected.parent_id) << style_text;
+      EXPECT_EQ(actual.sampling_priority, expected.sampling_priority) << style_text;
+      EXPECT_EQ(actual.origin, expected.origin) << style_text;
+      EXPECT_EQ(actual.trace_tags, expected.trace_tags) << style_text;
+      EXPECT_EQ(actual.span_tags, expected.span_tags) << style_text;
+      EXPECT_EQ(actual.tracestate_others, expected.tracestate_others) << style_text;
+      EXPECT_EQ(actual.baggage, expected.baggage) << style_text;
+      EXPECT_EQ(actual.baggage_error, expected.baggage_error) << style_text;
+      EXPECT_EQ(actual.style, expected.style) << style_text;
+      EXPECT_EQ(actual.diagnostics, expected.diagnostics) << style_text;
+    }
+  }
+}
