@@ -48,6 +48,10 @@ std::string TraceBatch::fresh_buffer() {
     buffer = std::move(spare_.back());
     spare_.pop_back();
   }
+  // Capacity up front instead of regrowing (and recopying) by doubling while
+  // traces arrive; reserved pages cost no resident memory until written.
+  const std::size_t initial = std::min<std::size_t>(limits_.max_payload, 1024 * 1024);
+  if (buffer.capacity() < initial) buffer.reserve(initial);
   buffer.assign(header_slot, '\0');
   return buffer;
 }
