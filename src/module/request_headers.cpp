@@ -3,6 +3,8 @@
 // only when a client actually sent one of the names.
 #include "module/request_headers.hpp"
 
+#include <algorithm>
+
 #include "module/str_view.hpp"
 
 namespace datadog::module {
@@ -60,6 +62,19 @@ std::size_t RequestHeaderReader::get(std::string_view lowercase_name, std::strin
     ++found;
   });
   return found;
+}
+
+std::uint64_t RequestHeaderReader::which_present(std::span<const std::string_view> lowercase_names) const {
+  const std::size_t n = std::min<std::size_t>(lowercase_names.size(), 64);
+  std::uint64_t present = 0;
+  for_each_header(r_->headers_in.headers, [&](const ngx_table_elt_t& header) {
+    if (header.hash == 0) return;
+    const std::string_view key = lowercase_key(header);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (lowercase_names[i] == key) present |= std::uint64_t{1} << i;
+    }
+  });
+  return present;
 }
 
 void RequestHeaderWriter::set(std::string_view lowercase_name, std::string_view value) {

@@ -13,6 +13,8 @@ class RequestHeaderReader final : public trace::HeaderReader {
  public:
   explicit RequestHeaderReader(ngx_http_request_t* r) noexcept : r_(r) {}
   std::size_t get(std::string_view lowercase_name, std::string_view* out, std::size_t max) const override;
+  // One walk over the header list for all the names extraction may need.
+  std::uint64_t which_present(std::span<const std::string_view> lowercase_names) const override;
 
  private:
   ngx_http_request_t* r_;
