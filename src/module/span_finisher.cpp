@@ -185,7 +185,9 @@ void finish_request_span(ngx_http_request_t* r, RequestContext& ctx) noexcept {
   span.span_id = ctx.span_id;
   span.parent_id = ctx.parent_id;
   span.start_ns = ctx.start_wall_ns;
-  span.duration_ns = monotonic_ns() - ctx.start_monotonic_ns;
+  // One end time for the request span and the location spans that end with it.
+  const std::int64_t now = monotonic_ns();
+  span.duration_ns = now - ctx.start_monotonic_ns;
   span.error = error;
   span.meta = std::span<const Meta>(meta, n);
   span.metrics = std::span<const Metric>(metrics.data(), m);
@@ -201,7 +203,6 @@ void finish_request_span(ngx_http_request_t* r, RequestContext& ctx) noexcept {
   auto* location_meta = static_cast<Meta*>(ngx_palloc(pool, (count - 1) * 4 * sizeof(Meta)));
   if (spans == nullptr || location_meta == nullptr) return;
   spans[0] = span;
-  const std::int64_t now = monotonic_ns();
   for (std::size_t i = 0; i < ctx.location_span_count; ++i) {
     const LocationSpan& location = ctx.location_spans[i];
     const bool last = i + 1 == ctx.location_span_count;
