@@ -12,18 +12,22 @@
 
 namespace datadog::module {
 
-// A span for one location the request went through (datadog_trace_locations).
-struct LocationSpan {
+// A child of the request span: a location the request went through
+// (datadog_trace_locations) or a subrequest it made (subrequest_spans.hpp).
+struct ChildSpan {
   trace::SpanId span_id = 0;
+  trace::SpanId parent_id = 0;
   std::int64_t start_wall_ns = 0;
   std::int64_t start_monotonic_ns = 0;
-  std::int64_t end_monotonic_ns = 0;  // 0 while it is the active one
+  std::int64_t end_monotonic_ns = 0;  // 0 while it runs; then the request's end is used
+  ngx_uint_t status = 0;              // subrequests: their response status
   std::string_view name;
   std::string_view resource;
   std::string_view location;
+  ChildSpan* next = nullptr;  // subrequests, in the order started
 };
-
-struct SubrequestSpan;
+using LocationSpan = ChildSpan;
+using SubrequestSpan = ChildSpan;
 
 struct RequestContext {
   bool span_started = false;

@@ -64,6 +64,33 @@ std::string_view upstream_address(ngx_http_request_t* r) noexcept {
   return peer != nullptr ? to_string_view(*peer) : std::string_view{};
 }
 
+constexpr std::size_t child_tag_count = 4;
+
+// The record of a child span (a location or a subrequest); its tags go to
+// `tags`, which has room for child_tag_count entries.
+void child_record(trace::SpanRecord& record, const ChildSpan& child, const trace::SpanRecord& request,
+                  std::int64_t now, bool error, Meta* tags, ngx_pool_t* pool) noexcept {
+  std::size_t n = 0;
+  tags[n++] = Meta{"component", "nginx"};
+  tags[n++] = Meta{"nginx.location", child.location};
+  tags[n++] = Meta{"span.kind", "internal"};
+  if (child.status != 0) tags[n++] = Meta{"http.status_code", status_text(pool, child.status)};
+  record = trace::SpanRecord{};
+  record.service = request.service;
+  record.name = child.name;
+  record.resource = child.resource;
+  record.type = "web";
+  record.trace_id = request.trace_id;
+  record.span_id = child.span_id;
+  record.parent_id = child.parent_id;
+  record.start_ns = child.start_wall_ns;
+  // A child still running when the request ends (the active location) ends with it.
+  record.duration_ns =
+      (child.end_monotonic_ns != 0 ? child.end_monotonic_ns : now) - child.start_monotonic_ns;
+  record.error = error;
+  record.meta = std::span<const Meta>(tags, n);
+}
+
 }  // namespace
 
 void finish_request_span(ngx_http_request_t* r, RequestContext& ctx) noexcept {
@@ -196,55 +223,22 @@ void finish_request_span(ngx_http_request_t* r, RequestContext& ctx) noexcept {
     return;
   }
 
-  // datadog_trace_locations: the location spans are children of the request
-  // span, in the same trace; the last one ends now.
+  // Location spans and subrequest spans: children in the same trace.
   const std::size_t count = 1 + ctx.location_span_count + ctx.subrequest_span_count;
   auto* spans = static_cast<trace::SpanRecord*>(ngx_palloc(pool, count * sizeof(trace::SpanRecord)));
-  auto* location_meta = static_cast<Meta*>(ngx_palloc(pool, (count - 1) * 4 * sizeof(Meta)));
-  if (spans == nullptr || location_meta == nullptr) return;
+  auto* child_meta = static_cast<Meta*>(ngx_palloc(pool, (count - 1) * child_tag_count * sizeof(Meta)));
+  if (spans == nullptr || child_meta == nullptr) return;
   spans[0] = span;
-  for (std::size_t i = 0; i < ctx.location_span_count; ++i) {
-    const LocationSpan& location = ctx.location_spans[i];
+  std::size_t index = 1;
+  for (std::size_t i = 0; i < ctx.location_span_count; ++i, ++index) {
+    // The last location is the one that answered: it shares the request's error.
     const bool last = i + 1 == ctx.location_span_count;
-    Meta* tags = location_meta + 4 * i;
-    tags[0] = Meta{"component", "nginx"};
-    tags[1] = Meta{"nginx.location", location.location};
-    tags[2] = Meta{"span.kind", "internal"};
-    trace::SpanRecord& record = spans[1 + i];
-    record = trace::SpanRecord{};
-    record.service = span.service;
-    record.name = location.name;
-    record.resource = location.resource;
-    record.type = "web";
-    record.trace_id = ctx.trace_id;
-    record.span_id = location.span_id;
-    record.parent_id = ctx.span_id;
-    record.start_ns = location.start_wall_ns;
-    record.duration_ns = (last ? now : location.end_monotonic_ns) - location.start_monotonic_ns;
-    record.error = last && error;
-    record.meta = std::span<const Meta>(tags, 3);
+    child_record(spans[index], ctx.location_spans[i], span, now, last && error,
+                 child_meta + child_tag_count * (index - 1), pool);
   }
-  // Subrequests: children of the span that issued them.
-  std::size_t index = 1 + ctx.location_span_count;
   for (const SubrequestSpan* sub = ctx.subrequest_spans; sub != nullptr; sub = sub->next, ++index) {
-    Meta* tags = location_meta + 4 * (index - 1);
-    tags[0] = Meta{"component", "nginx"};
-    tags[1] = Meta{"nginx.location", sub->location};
-    tags[2] = Meta{"span.kind", "internal"};
-    tags[3] = Meta{"http.status_code", status_text(pool, sub->status)};
-    trace::SpanRecord& record = spans[index];
-    record = trace::SpanRecord{};
-    record.service = span.service;
-    record.name = "nginx.subrequest";
-    record.resource = sub->resource;
-    record.type = "web";
-    record.trace_id = ctx.trace_id;
-    record.span_id = sub->span_id;
-    record.parent_id = sub->parent_id;
-    record.start_ns = sub->start_wall_ns;
-    record.duration_ns = (sub->end_monotonic_ns != 0 ? sub->end_monotonic_ns : now) - sub->start_monotonic_ns;
-    record.error = sub->status >= 500 && sub->status < 600;
-    record.meta = std::span<const Meta>(tags, sub->status != 0 ? 4 : 3);
+    child_record(spans[index], *sub, span, now, sub->status >= 500 && sub->status < 600,
+                 child_meta + child_tag_count * (index - 1), pool);
   }
   worker->record_trace(std::span<const trace::SpanRecord>(spans, count));
 }

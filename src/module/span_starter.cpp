@@ -177,6 +177,7 @@ void start_location_span(ngx_http_request_t* r, RequestContext& ctx) noexcept {
     if (ctx.location_span_count != 0) ctx.location_spans[ctx.location_span_count - 1].end_monotonic_ns = now;
     LocationSpan& span = ctx.location_spans[ctx.location_span_count++];
     span.span_id = worker->ids().new_span_id();
+    span.parent_id = ctx.span_id;
     span.start_monotonic_ns = now;
     span.start_wall_ns = wall_clock_ns();
     span.name = location_operation_name(r, conf);

@@ -59,6 +59,7 @@ void start_subrequest_span(ngx_http_request_t* sr) noexcept {
   span->parent_id = parent != nullptr ? parent->span_id : main->active_span_id();
   span->start_wall_ns = wall_clock_ns();
   span->start_monotonic_ns = monotonic_ns();
+  span->name = "nginx.subrequest";
   span->resource = {reinterpret_cast<const char*>(resource), resource_size};
   span->location = to_string_view(core->name);
   SubrequestSpan** tail = &main->subrequest_spans;

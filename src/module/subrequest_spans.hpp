@@ -8,21 +8,10 @@
 #include <string_view>
 
 #include "module/nginx.hpp"
+#include "module/request_context.hpp"
 #include "trace/trace_id.hpp"
 
 namespace datadog::module {
-
-struct SubrequestSpan {
-  trace::SpanId span_id = 0;
-  trace::SpanId parent_id = 0;
-  std::int64_t start_wall_ns = 0;
-  std::int64_t start_monotonic_ns = 0;
-  std::int64_t end_monotonic_ns = 0;  // 0 until its response is done
-  ngx_uint_t status = 0;
-  std::string_view resource;
-  std::string_view location;
-  SubrequestSpan* next = nullptr;  // in the order started
-};
 
 void start_subrequest_span(ngx_http_request_t* sr) noexcept;
 
