@@ -34,8 +34,6 @@ class AgentExporter {
   // Where this worker's counters go for datadog_status (null: nowhere).
   void set_status_slot(agent::StatusSlot* slot) noexcept { status_ = slot; }
 
-  const agent::AgentSession& session() const noexcept { return session_; }
-
  private:
   static void on_flush_timer(ngx_event_t* event);
   static void on_flush_posted(ngx_event_t* event);

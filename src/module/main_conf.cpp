@@ -225,8 +225,9 @@ char* init_main_conf(ngx_conf_t* cf, void* conf_ptr) noexcept {
   if (init_url_obfuscation(cf, conf->url_obfuscation) != NGX_CONF_OK)
     return static_cast<char*>(NGX_CONF_ERROR);
   conf->environment_tags = tags_from_environment(cf);
-  conf->all_styles = conf->extract_styles;
-  for (const auto style : conf->inject_styles) conf->all_styles.add(style);
+  trace::PropagationStyles both = conf->extract_styles;
+  for (const auto style : conf->inject_styles) both.add(style);
+  conf->propagation_header_names = PropagationHeaderNames::of(both);
   if (conf->agent_url.data == nullptr) {
     try {
       const std::string url = agent_url_from_environment();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "module/nginx.hpp"
+#include "module/request_headers.hpp"
 #include "module/url_obfuscation.hpp"
 #include "trace/propagation_style.hpp"
 #include "trace/sampler_config.hpp"
@@ -18,8 +19,6 @@ struct MainConf {
   size_t buffer_size = NGX_CONF_UNSET_SIZE;
   ngx_msec_t agent_timeout = NGX_CONF_UNSET_MSEC;
   ngx_msec_t exit_flush_timeout = NGX_CONF_UNSET_MSEC;
-  ngx_str_t agent_url_file{};  // where datadog_agent_url was written, for messages
-  ngx_uint_t agent_url_line = 0;
   // Rules of every datadog_sample_rate directive, then DD_TRACE_SAMPLING_RULES,
   // DD_TRACE_SAMPLE_RATE and DD_TRACE_RATE_LIMIT. Destroyed with the
   // configuration's pool; each worker copies it into its own sampler.
@@ -29,8 +28,9 @@ struct MainConf {
   bool styles_set = false;
   trace::PropagationStyles extract_styles;
   trace::PropagationStyles inject_styles;
-  // Both together: the header names removed from what goes upstream.
-  trace::PropagationStyles all_styles;
+  // The header names of both, removed from what the client sent before ours
+  // are written.
+  PropagationHeaderNames propagation_header_names;
   ngx_array_t* environment_tags = nullptr;  // DD_TAGS, as span_tags.hpp's ConfiguredTag
   ngx_shm_zone_t* status_zone = nullptr;    // the datadog_status board (status.hpp)
   // datadog_obfuscation_query_string_regex, else DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP,

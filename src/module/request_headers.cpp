@@ -22,16 +22,6 @@ std::string_view lowercase_key(const ngx_table_elt_t& header) {
   return {reinterpret_cast<const char*>(header.lowcase_key), header.key.len};
 }
 
-bool is_propagation_header(const ngx_table_elt_t& header, const trace::PropagationStyles& styles) {
-  const std::string_view key = lowercase_key(header);
-  for (const trace::PropagationStyle style : styles) {
-    for (const std::string_view name : trace::propagation_header_names(style)) {
-      if (name == key) return true;
-    }
-  }
-  return false;
-}
-
 // The names injected are a handful of static strings: their hashes are
 // remembered by address instead of being computed for every request.
 ngx_uint_t header_hash(std::string_view name) {
@@ -91,12 +81,29 @@ void RequestHeaderWriter::set(std::string_view lowercase_name, std::string_view 
   header->hash = header_hash(lowercase_name);
 }
 
-ngx_int_t remove_propagation_headers(ngx_http_request_t* r, const trace::PropagationStyles& styles) noexcept {
+PropagationHeaderNames PropagationHeaderNames::of(const trace::PropagationStyles& styles) noexcept {
+  PropagationHeaderNames set;
+  for (const trace::PropagationStyle style : styles) {
+    for (const std::string_view name : trace::propagation_header_names(style)) {
+      if (!set.contains(name) && set.count_ < set.names_.size()) set.names_[set.count_++] = name;
+    }
+  }
+  return set;
+}
+
+bool PropagationHeaderNames::contains(std::string_view lowercase_name) const noexcept {
+  for (std::size_t i = 0; i < count_; ++i) {
+    if (names_[i] == lowercase_name) return true;
+  }
+  return false;
+}
+
+ngx_int_t remove_propagation_headers(ngx_http_request_t* r, const PropagationHeaderNames& names) noexcept {
   ngx_uint_t total = 0;
   ngx_uint_t matching = 0;
   for_each_header(r->headers_in.headers, [&](const ngx_table_elt_t& header) {
     ++total;
-    if (is_propagation_header(header, styles)) ++matching;
+    if (names.contains(lowercase_key(header))) ++matching;
   });
   if (matching == 0) return NGX_OK;
   // The list points at its own first part (`last`), so the new one is built in
@@ -107,7 +114,7 @@ ngx_int_t remove_propagation_headers(ngx_http_request_t* r, const trace::Propaga
     return NGX_ERROR;
   bool failed = false;
   for_each_header(old, [&](const ngx_table_elt_t& header) {
-    if (failed || is_propagation_header(header, styles)) return;
+    if (failed || names.contains(lowercase_key(header))) return;
     auto* copy = static_cast<ngx_table_elt_t*>(ngx_list_push(&headers));
     if (copy == nullptr) {
       failed = true;

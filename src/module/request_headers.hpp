@@ -4,6 +4,9 @@
 // extra directive: they all copy r->headers_in.headers upstream.
 #pragma once
 
+#include <array>
+#include <string_view>
+
 #include "module/nginx.hpp"
 #include "trace/propagation.hpp"
 
@@ -33,8 +36,20 @@ class RequestHeaderWriter final : public trace::HeaderWriter {
   bool failed_ = false;
 };
 
-// Drops every client-sent header that the styles read or write, so that
-// nothing the client sent under those names (valid or not) goes upstream.
-ngx_int_t remove_propagation_headers(ngx_http_request_t* r, const trace::PropagationStyles& styles) noexcept;
+// Every header name the configured styles read or write, without repeats:
+// built once per configuration, looked up for every request header.
+class PropagationHeaderNames {
+ public:
+  static PropagationHeaderNames of(const trace::PropagationStyles& styles) noexcept;
+  bool contains(std::string_view lowercase_name) const noexcept;
+
+ private:
+  std::array<std::string_view, 32> names_{};
+  std::size_t count_ = 0;
+};
+
+// Drops every client-sent header with one of these names, so that nothing the
+// client sent under them (valid or not) goes upstream.
+ngx_int_t remove_propagation_headers(ngx_http_request_t* r, const PropagationHeaderNames& names) noexcept;
 
 }  // namespace datadog::module

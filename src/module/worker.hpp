@@ -29,7 +29,6 @@ class Worker {
   std::string_view pid_text() const noexcept { return {pid_text_, pid_length_}; }
   // Encodes a finished trace into the batch bound for the agent.
   void record_trace(std::span<const trace::SpanRecord> spans) noexcept;
-  AgentExporter& exporter() noexcept { return *exporter_; }
 
  private:
   Worker(ngx_cycle_t* cycle, const MainConf& conf, const std::array<std::uint64_t, 4>& seed);
