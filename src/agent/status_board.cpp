@@ -21,15 +21,22 @@ void add_counters(StatusSlot& to, const StatusSlot& from) {
   add(to.payloads_rejected, from.payloads_rejected);
   for (std::size_t i = 0; i < failure_kinds; ++i) add(to.failures[i], from.failures[i]);
   for (std::size_t i = 0; i < drop_reasons; ++i) add(to.traces_dropped[i], from.traces_dropped[i]);
+  add(to.rum_injected, from.rum_injected);
+  add(to.rum_no_injection_point, from.rum_no_injection_point);
+  add(to.rum_decoded, from.rum_decoded);
+  add(to.rum_failed, from.rum_failed);
+  for (std::size_t i = 0; i < rum::kSkipReasonCount; ++i) add(to.rum_skipped[i], from.rum_skipped[i]);
 }
 
 void reset(StatusSlot& slot) {
   for (auto* counter : {&slot.spans_created, &slot.payloads_sent, &slot.traces_sent, &slot.bytes_sent,
-                        &slot.payloads_rejected}) {
+                        &slot.payloads_rejected, &slot.rum_injected, &slot.rum_no_injection_point,
+                        &slot.rum_decoded, &slot.rum_failed}) {
     counter->store(0, relaxed);
   }
   for (auto& counter : slot.failures) counter.store(0, relaxed);
   for (auto& counter : slot.traces_dropped) counter.store(0, relaxed);
+  for (auto& counter : slot.rum_skipped) counter.store(0, relaxed);
   slot.state.store(0, relaxed);
   slot.address[0] = '\0';
   slot.last_error[0] = '\0';
@@ -65,6 +72,16 @@ nlohmann::json counters_json(const StatusSlot& slot) {
     dropped[std::string(drop_reason_name(static_cast<DropReason>(i)))] = n;
     dropped_total += n;
   }
+  nlohmann::json skipped = nlohmann::json::object();
+  for (std::size_t i = 1; i < rum::kSkipReasonCount; ++i) {
+    skipped[std::string(rum::skip_reason_name(static_cast<rum::SkipReason>(i)))] =
+        slot.rum_skipped[i].load(relaxed);
+  }
+  nlohmann::json rum = {{"injected", slot.rum_injected.load(relaxed)},
+                        {"no_injection_point", slot.rum_no_injection_point.load(relaxed)},
+                        {"decoded", slot.rum_decoded.load(relaxed)},
+                        {"failed", slot.rum_failed.load(relaxed)},
+                        {"skipped_by_reason", skipped}};
   return {{"spans_created", slot.spans_created.load(relaxed)},
           {"payloads_sent", slot.payloads_sent.load(relaxed)},
           {"traces_sent", slot.traces_sent.load(relaxed)},
@@ -72,7 +89,8 @@ nlohmann::json counters_json(const StatusSlot& slot) {
           {"payloads_rejected", slot.payloads_rejected.load(relaxed)},
           {"traces_dropped", dropped_total},
           {"traces_dropped_by_reason", dropped},
-          {"failures_by_kind", failures}};
+          {"failures_by_kind", failures},
+          {"rum", rum}};
 }
 
 }  // namespace

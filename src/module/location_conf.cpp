@@ -6,6 +6,7 @@
 #include <new>
 #include <string_view>
 
+#include "module/rum_directives.hpp"
 #include "module/sample_rate_directive.hpp"
 #include "module/span_tags.hpp"
 
@@ -92,7 +93,7 @@ char* merge_location_conf(ngx_conf_t* cf, void* parent_ptr, void* child_ptr) noe
     child->location_operation_name = parent->location_operation_name;
   if (child->location_resource_name == nullptr)
     child->location_resource_name = parent->location_resource_name;
-  return NGX_CONF_OK;
+  return merge_rum_conf(cf, *parent, *child);
 }
 
 }  // namespace datadog::module

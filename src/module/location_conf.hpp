@@ -4,7 +4,13 @@
 
 #include "module/nginx.hpp"
 
+namespace datadog::rum {
+struct RumSnippet;
+}
+
 namespace datadog::module {
+
+struct RumBlock;  // rum_directives.hpp
 
 struct LocationConf {
   ngx_flag_t tracing = NGX_CONF_UNSET;
@@ -28,6 +34,13 @@ struct LocationConf {
   ngx_array_t* sample_rates = nullptr;
   ngx_array_t* tags = nullptr;  // datadog_tag: this level's, then inherited keys it does not set
   bool merged = false;          // this level's own lists have been joined with the inherited ones
+
+  // RUM injection (rum_directives.hpp).
+  ngx_flag_t rum = NGX_CONF_UNSET;              // datadog_rum; default DD_RUM_ENABLED, else off
+  ngx_uint_t rum_csp = NGX_CONF_UNSET_UINT;     // datadog_rum_csp: RumCsp
+  ngx_str_t rum_sdk_url{};                      // datadog_rum_sdk_url; unset: the CDN
+  RumBlock* rum_block = nullptr;                // datadog_rum_config, this level's or inherited
+  const rum::RumSnippet* rum_snippet = nullptr;  // built from rum_block and rum_sdk_url at merge
 };
 
 void* create_location_conf(ngx_conf_t* cf) noexcept;

@@ -3,6 +3,7 @@
 #include "module/location_conf.hpp"
 #include "module/main_conf.hpp"
 #include "module/nginx.hpp"
+#include "module/rum_directives.hpp"
 #include "module/sample_rate_directive.hpp"
 #include "module/span_tags.hpp"
 #include "module/status.hpp"
@@ -64,6 +65,15 @@ ngx_command_t datadog_commands[] = {
      datadog::module::set_url_obfuscation, NGX_HTTP_MAIN_CONF_OFFSET, offsetof(MainConf, url_obfuscation), nullptr},
     {ngx_string("datadog_exit_flush_timeout"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
      ngx_conf_set_msec_slot, NGX_HTTP_MAIN_CONF_OFFSET, offsetof(MainConf, exit_flush_timeout), nullptr},
+    {ngx_string("datadog_rum"), any_level | NGX_CONF_FLAG,
+     ngx_conf_set_flag_slot, NGX_HTTP_LOC_CONF_OFFSET, offsetof(LocationConf, rum), nullptr},
+    {ngx_string("datadog_rum_config"), any_level | NGX_CONF_BLOCK | NGX_CONF_TAKE1,
+     datadog::module::set_rum_config, NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
+    {ngx_string("datadog_rum_csp"), any_level | NGX_CONF_TAKE1,
+     ngx_conf_set_enum_slot, NGX_HTTP_LOC_CONF_OFFSET, offsetof(LocationConf, rum_csp),
+     datadog::module::rum_csp_values},
+    {ngx_string("datadog_rum_sdk_url"), any_level | NGX_CONF_TAKE1,
+     datadog::module::set_rum_sdk_url, NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
     ngx_null_command,
 };
 // clang-format on

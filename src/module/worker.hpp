@@ -26,6 +26,8 @@ class Worker {
 
   trace::IdGenerator& ids() noexcept { return ids_; }
   trace::TraceSampler& sampler() noexcept { return sampler_; }
+  // This worker's counters in shared memory; null when every slot was taken.
+  agent::StatusSlot* status_slot() noexcept { return status_slot_; }
   std::string_view pid_text() const noexcept { return {pid_text_, pid_length_}; }
   // Encodes a finished trace into the batch bound for the agent.
   void record_trace(std::span<const trace::SpanRecord> spans) noexcept;

@@ -1,0 +1,405 @@
+// The RUM body filter: passes the body on with the snippet spliced in before
+// the injection point the scanner finds. Bytes are never copied, except the
+// few of a possible tag cut by a buffer boundary (held back until the next
+// buffer decides) and, for a compressed upstream body, the decoded output.
+// Once the snippet is out, buffers go on untouched. The filter runs after
+// nginx's postpone filter, so everything arrives as the main request's, and
+// only last_buf ends the body (last_in_chain ends each subrequest's part).
+#include <algorithm>
+#include <cstring>
+
+#include "module/rum_response.hpp"
+#include "rum/injection_scanner.hpp"
+
+extern "C" ngx_module_t ngx_http_datadog_rum_filter_module;
+
+namespace datadog::module {
+namespace {
+
+// r->buffered bit while decoded output waits for free buffers (the image
+// filter uses the same bit, never on an HTML response).
+constexpr unsigned rum_buffered = 0x08;
+constexpr std::size_t decoded_buffer_size = 16384;
+constexpr ngx_uint_t max_decoded_buffers = 8;  // 128 KB in flight at most, as gunzip's default
+constexpr std::size_t held_buffer_size = 16;
+static_assert(held_buffer_size >= rum::kMaxHoldBack);
+constexpr std::string_view script_close = "</script>";
+
+ngx_buf_tag_t our_tag() noexcept { return static_cast<ngx_buf_tag_t>(&ngx_http_datadog_rum_filter_module); }
+
+// The chain this call passes on.
+struct Output {
+  ngx_pool_t* pool;
+  ngx_chain_t* head = nullptr;
+  ngx_chain_t** tail = &head;
+  bool add(ngx_buf_t* b) noexcept {
+    ngx_chain_t* link = ngx_alloc_chain_link(pool);
+    if (link == nullptr) return false;
+    link->buf = b;
+    link->next = nullptr;
+    *tail = link;
+    tail = &link->next;
+    return true;
+  }
+  bool add_link(ngx_chain_t* link) noexcept {
+    link->next = nullptr;
+    *tail = link;
+    tail = &link->next;
+    return true;
+  }
+};
+
+// nginx's ngx_calloc_buf is a C macro that C++ does not accept.
+ngx_buf_t* new_buf(ngx_pool_t* pool) noexcept { return static_cast<ngx_buf_t*>(ngx_pcalloc(pool, sizeof(ngx_buf_t))); }
+
+std::size_t data_size(const ngx_buf_t* b) noexcept { return static_cast<std::size_t>(b->last - b->pos); }
+
+// Keeps a buffer's file range in step with its memory range: with sendfile
+// on, the copy filter hands over buffers that are both, and the writer sends
+// such a buffer from the file.
+void advance(ngx_buf_t* b, std::size_t n) noexcept {
+  b->pos += n;
+  if (b->in_file) b->file_pos += static_cast<off_t>(n);
+}
+void cut_back(ngx_buf_t* b, std::size_t n) noexcept {
+  b->last -= n;
+  if (b->in_file) b->file_last -= static_cast<off_t>(n);
+}
+
+// The first n bytes of b, sharing its memory (b is sent after it, so the
+// memory stays valid until both are out).
+ngx_buf_t* prefix_of(ngx_pool_t* pool, const ngx_buf_t* b, std::size_t n) noexcept {
+  auto* prefix = static_cast<ngx_buf_t*>(ngx_palloc(pool, sizeof(ngx_buf_t)));
+  if (prefix == nullptr) return nullptr;
+  *prefix = *b;
+  prefix->last = prefix->pos + n;
+  if (prefix->in_file) prefix->file_last = prefix->file_pos + static_cast<off_t>(n);
+  prefix->last_buf = prefix->last_in_chain = prefix->flush = prefix->sync = 0;
+  prefix->recycled = 0;
+  prefix->shadow = nullptr;
+  prefix->tag = nullptr;
+  return prefix;
+}
+
+ngx_buf_t* memory_buf(ngx_pool_t* pool, const u_char* data, std::size_t n) noexcept {
+  ngx_buf_t* b = new_buf(pool);
+  if (b == nullptr) return nullptr;
+  b->pos = b->start = const_cast<u_char*>(data);
+  b->last = b->end = const_cast<u_char*>(data) + n;
+  b->memory = 1;
+  return b;
+}
+
+class BodyFilter {
+ public:
+  BodyFilter(ngx_http_request_t* r, RumResponse& response) noexcept
+      : r_(r), response_(response), out_{r->pool} {}
+
+  Output& output() noexcept { return out_; }
+
+  // Emits b (an upstream buffer, or one of our decoded buffers whose first
+  // `carried` bytes are held-back bytes the scanner has already seen).
+  bool scan(ngx_buf_t* b, std::size_t carried) noexcept {
+    if (response_.found) return out_.add(b);
+    const u_char* data = b->pos + carried;
+    const std::size_t size = static_cast<std::size_t>(b->last - data);
+    const std::uint64_t chunk_start = response_.scanner.fed();
+    const std::uint64_t buffer_start = chunk_start - carried;
+    const std::uint64_t held_start = buffer_start - response_.held_length;
+    const rum::ScanResult result =
+        response_.scanner.feed({reinterpret_cast<const char*>(data), size});
+    if (result.found) {
+      response_.found = true;
+      if (response_.counters) response_.counters->rum_injected.fetch_add(1, std::memory_order_relaxed);
+      if (result.point < buffer_start) {
+        const std::size_t k = static_cast<std::size_t>(result.point - held_start);
+        return emit_held(0, k) && emit_insertion() && emit_held(k, response_.held_length - k) &&
+               clear_held() && add_unless_empty(b);
+      }
+      const std::size_t k = static_cast<std::size_t>(result.point - buffer_start);
+      if (!emit_held(0, response_.held_length) || !clear_held()) return false;
+      if (k > 0) {
+        ngx_buf_t* prefix = prefix_of(r_->pool, b, k);
+        if (prefix == nullptr || !out_.add(prefix)) return false;
+        advance(b, k);
+      }
+      return emit_insertion() && out_.add(b);
+    }
+    if (b->last_buf) {
+      // Nothing more comes: what was held back is text after all.
+      return emit_held(0, response_.held_length) && clear_held() && add_unless_empty(b);
+    }
+    const std::size_t keep = static_cast<std::size_t>(response_.scanner.fed() - result.safe_end);
+    if (result.safe_end >= buffer_start) {
+      if (!emit_held(0, response_.held_length)) return false;
+      const std::size_t from_b = std::min(keep, data_size(b));
+      ngx_memcpy(response_.held, b->last - from_b, from_b);
+      response_.held_length = from_b;
+      cut_back(b, from_b);
+      return add_unless_empty(b);
+    }
+    // The new hold starts inside the old one: release its head, keep the rest and all of b.
+    const std::size_t release = static_cast<std::size_t>(result.safe_end - held_start);
+    if (!emit_held(0, release)) return false;
+    std::memmove(response_.held, response_.held + release, response_.held_length - release);
+    response_.held_length -= release;
+    const std::size_t n = data_size(b);
+    ngx_memcpy(response_.held + response_.held_length, b->pos, n);
+    response_.held_length += n;
+    advance(b, n);
+    return add_unless_empty(b);
+  }
+
+  // At the end of the body: count the outcome and, when a Content-Length was
+  // announced but no injection point came, send the promised bytes as spaces.
+  bool finish(ngx_buf_t* last) noexcept {
+    response_.finished = true;
+    if (!response_.found) {
+      if (response_.counters) response_.counters->rum_no_injection_point.fetch_add(1, std::memory_order_relaxed);
+      ngx_log_error(NGX_LOG_INFO, r_->connection->log, 0,
+                    "datadog: RUM not injected: the page has no </head> and no <body> tag");
+      if (!emit_held(0, response_.held_length) || !clear_held()) return false;
+      if (response_.pad_length > 0) {
+        auto* spaces = static_cast<u_char*>(ngx_pnalloc(r_->pool, static_cast<std::size_t>(response_.pad_length)));
+        if (spaces == nullptr) return false;
+        ngx_memset(spaces, ' ', static_cast<std::size_t>(response_.pad_length));
+        ngx_buf_t* pad = memory_buf(r_->pool, spaces, static_cast<std::size_t>(response_.pad_length));
+        if (pad == nullptr || !out_.add(pad)) return false;
+      }
+    }
+    return last == nullptr || out_.add(last);
+  }
+
+  // A decoded buffer: its link goes back to the pool's list (scan links it anew).
+  bool scan_decoded(ngx_buf_t* b, std::size_t carried, ngx_chain_t* link) noexcept {
+    ngx_free_chain(r_->pool, link);
+    return scan(b, carried);
+  }
+
+  bool emit_flush() noexcept {
+    ngx_buf_t* b = new_buf(r_->pool);
+    if (b == nullptr) return false;
+    b->flush = 1;
+    return out_.add(b);
+  }
+
+ private:
+  bool add_unless_empty(ngx_buf_t* b) noexcept {
+    if (data_size(b) > 0 || ngx_buf_special(b)) return out_.add(b);
+    if (b->tag == our_tag()) {
+      // One of our decoded buffers that held back all it had: reuse it.
+      ngx_chain_t* link = ngx_alloc_chain_link(r_->pool);
+      if (link == nullptr) return false;
+      b->pos = b->last = b->start;
+      link->buf = b;
+      link->next = response_.free;
+      response_.free = link;
+    }
+    if (b->last_buf || b->last_in_chain || b->flush) {
+      // An emptied buffer cannot go on (the writer rejects zero-size data
+      // buffers), but its flags must.
+      ngx_buf_t* flags = new_buf(r_->pool);
+      if (flags == nullptr) return false;
+      flags->last_buf = b->last_buf;
+      flags->last_in_chain = b->last_in_chain;
+      flags->flush = b->flush;
+      return out_.add(flags);
+    }
+    return true;
+  }
+
+  bool clear_held() noexcept {
+    response_.held_length = 0;
+    return true;
+  }
+
+  // Sends held[from, from + n) in one of our small reusable buffers.
+  bool emit_held(std::size_t from, std::size_t n) noexcept {
+    if (n == 0) return true;
+    ngx_chain_t* link = ngx_chain_get_free_buf(r_->pool, &response_.free);
+    if (link == nullptr) return false;
+    ngx_buf_t* b = link->buf;
+    if (b->start == nullptr) {
+      b->start = static_cast<u_char*>(ngx_palloc(r_->pool, held_buffer_size));
+      if (b->start == nullptr) return false;
+      b->end = b->start + held_buffer_size;
+    }
+    b->pos = b->start;
+    b->last = ngx_cpymem(b->start, response_.held + from, n);
+    b->temporary = 1;
+    b->tag = our_tag();
+    return out_.add_link(link);
+  }
+
+  bool emit_insertion() noexcept {
+    ngx_buf_t* opening = memory_buf(r_->pool, response_.opening.data, response_.opening.len);
+    ngx_buf_t* body = memory_buf(r_->pool, response_.body.data, response_.body.len);
+    ngx_buf_t* close = memory_buf(r_->pool, reinterpret_cast<const u_char*>(script_close.data()), script_close.size());
+    return opening != nullptr && body != nullptr && close != nullptr && out_.add(opening) && out_.add(body) &&
+           out_.add(close);
+  }
+
+  ngx_http_request_t* r_;
+  RumResponse& response_;
+  Output out_;
+};
+
+ngx_int_t pass_on(ngx_http_request_t* r, RumResponse& response, Output& out,
+                  ngx_http_output_body_filter_pt next) noexcept {
+  const ngx_int_t rc = next(r, out.head);
+  ngx_chain_update_chains(r->pool, &response.free, &response.busy, &out.head, our_tag());
+  return rc;
+}
+
+ngx_int_t filter_identity(ngx_http_request_t* r, RumResponse& response, ngx_chain_t* in,
+                          ngx_http_output_body_filter_pt next) noexcept {
+  BodyFilter filter(r, response);
+  for (ngx_chain_t* link = in; link != nullptr; link = link->next) {
+    ngx_buf_t* b = link->buf;
+    bool ok = true;
+    if (response.found || response.finished) {
+      ok = filter.output().add(b);
+    } else if (ngx_buf_special(b)) {
+      ok = b->last_buf ? filter.finish(b) : filter.output().add(b);
+    } else if (!ngx_buf_in_memory(b)) {
+      // Only a file range: the copy filter was told to read bodies into
+      // memory, so this is unexpected; leave this body alone.
+      response.found = true;
+      ok = filter.output().add(b);
+    } else {
+      const bool last = b->last_buf;
+      if (last && response.pad_length > 0 && !response.found) {
+        // The padding must precede the end-of-body flag.
+        b->last_buf = 0;
+        b->last_in_chain = 0;
+        ok = filter.scan(b, 0);
+        ngx_buf_t* end = new_buf(r->pool);
+        if (ok && end != nullptr) {
+          end->last_buf = 1;
+          end->last_in_chain = 1;
+          ok = response.found ? filter.output().add(end) : filter.finish(end);
+        } else {
+          ok = false;
+        }
+      } else {
+        ok = filter.scan(b, 0);
+        if (ok && last && !response.finished) ok = filter.finish(nullptr);
+      }
+    }
+    if (!ok) return NGX_ERROR;
+  }
+  const ngx_int_t rc = pass_on(r, response, filter.output(), next);
+  // From here on buffers need no attention (the Content-Length already counts the snippet).
+  if (response.found && response.busy == nullptr) response.passthrough = true;
+  return rc;
+}
+
+// Gets one of our decoded-output buffers, or null when all are in flight.
+ngx_chain_t* decoded_buffer(ngx_http_request_t* r, RumResponse& response) noexcept {
+  if (response.free == nullptr && response.output_buffers >= max_decoded_buffers) return nullptr;
+  ngx_chain_t* link = ngx_chain_get_free_buf(r->pool, &response.free);
+  if (link == nullptr) return nullptr;
+  ngx_buf_t* b = link->buf;
+  if (b->start == nullptr) {
+    b->start = static_cast<u_char*>(ngx_palloc(r->pool, decoded_buffer_size));
+    if (b->start == nullptr) return nullptr;
+    b->end = b->start + decoded_buffer_size;
+    ++response.output_buffers;
+  }
+  b->pos = b->last = b->start;
+  b->temporary = 1;
+  b->tag = our_tag();
+  b->flush = 0;
+  b->last_buf = 0;
+  b->last_in_chain = 0;
+  return link;
+}
+
+enum class Decoded { done, stalled, error };
+
+// Decodes the pending compressed input into our buffers and scans them.
+Decoded decode_pending(ngx_http_request_t* r, RumResponse& response, BodyFilter& filter) noexcept {
+  while (response.pending != nullptr) {
+    ngx_buf_t* in = response.pending->buf;
+    const bool last = in->last_buf;
+    if (ngx_buf_in_memory(in) && in->pos < in->last) {
+      ngx_chain_t* link = decoded_buffer(r, response);
+      if (link == nullptr) return Decoded::stalled;
+      ngx_buf_t* out = link->buf;
+      // Held-back bytes go first: the scanner has seen them already.
+      const std::size_t carried = response.found ? 0 : response.held_length;
+      out->last = ngx_cpymem(out->last, response.held, carried);
+      response.held_length = 0;
+      const auto step = response.inflater->inflate(
+          {in->pos, data_size(in)}, {out->last, static_cast<std::size_t>(out->end - out->last)});
+      advance(in, step.consumed);
+      out->last += step.produced;
+      if (step.failed) {
+        if (response.counters) response.counters->rum_failed.fetch_add(1, std::memory_order_relaxed);
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "datadog: RUM: the upstream's compressed body is corrupt; response cut short");
+        return Decoded::error;
+      }
+      if (out->last > out->pos) {
+        if (!filter.scan_decoded(out, carried, link)) return Decoded::error;
+      } else {
+        link->next = response.free;  // nothing decoded: reuse at once
+        response.free = link;
+      }
+      continue;  // the same input again until consumed
+    }
+    if (!ngx_buf_in_memory(in) && !ngx_buf_special(in)) {
+      if (response.counters) response.counters->rum_failed.fetch_add(1, std::memory_order_relaxed);
+      return Decoded::error;
+    }
+    ngx_chain_t* tail_link = nullptr;
+    if (last && response.held_length > 0) {
+      // The held bytes turned out to be text; they need a buffer of their own.
+      if ((tail_link = decoded_buffer(r, response)) == nullptr) return Decoded::stalled;
+      tail_link->buf->last = ngx_cpymem(tail_link->buf->last, response.held, response.held_length);
+      response.held_length = 0;
+    }
+    if (in->flush && !filter.emit_flush()) return Decoded::error;
+    ngx_chain_t* done = response.pending;
+    response.pending = done->next;
+    ngx_free_chain(r->pool, done);
+    if (last) {
+      if (tail_link != nullptr && !filter.output().add_link(tail_link)) return Decoded::error;
+      ngx_buf_t* end = new_buf(r->pool);
+      if (end == nullptr) return Decoded::error;
+      end->last_buf = 1;
+      end->last_in_chain = 1;
+      if (!filter.finish(end)) return Decoded::error;
+    }
+  }
+  return Decoded::done;
+}
+
+}  // namespace
+
+ngx_int_t filter_rum_body(ngx_http_request_t* r, RumResponse& response, ngx_chain_t* in,
+                          ngx_http_output_body_filter_pt next) noexcept {
+  if (response.inflater == nullptr) return filter_identity(r, response, in, next);
+  if (in != nullptr && ngx_chain_add_copy(r->pool, &response.pending, in) != NGX_OK) return NGX_ERROR;
+  for (;;) {
+    BodyFilter filter(r, response);
+    const Decoded decoded = decode_pending(r, response, filter);
+    if (decoded == Decoded::error) return NGX_ERROR;
+    // Out of buffers: make the writer send what it has even if it is less
+    // than postpone_output, so that buffers come back.
+    if (decoded == Decoded::stalled && !filter.emit_flush()) return NGX_ERROR;
+    const ngx_int_t rc = pass_on(r, response, filter.output(), next);
+    if (rc == NGX_ERROR) return rc;
+    if (decoded == Decoded::done) {
+      r->buffered &= ~rum_buffered;
+      return rc;
+    }
+    if (response.free == nullptr) {
+      // Still all in flight: the writer calls again when the client reads.
+      r->buffered |= rum_buffered;
+      return NGX_AGAIN;
+    }
+  }
+}
+
+}  // namespace datadog::module
