@@ -37,3 +37,27 @@ def test_conf_example_loads_and_serves(example, nginx_factory, built_module, ups
     server.start()
     reply = client.get(server.port, "/")
     assert reply.status == 200, reply.text
+
+
+def test_common_deployment_injects_rum_and_traces(nginx_factory, built_module, upstream):
+    example = REPO / "conf-examples" / "gunicorn-flask.conf"
+    server = nginx_factory(conf=localize(example.read_text(), built_module, upstream.address)).start()
+    page = client.get(server.port, "/html/small")
+    assert b"db5d092e-055d-4d4d-a4ca-b8f257fb4dcf" in page.body
+    assert page.body.index(b"<script>") < page.body.index(b"</head>")
+    echoed = client.get(server.port, "/echo").json()["headers"]
+    assert "x-datadog-trace-id" in echoed
+
+
+def test_rum_per_server_example_uses_each_servers_application(nginx_factory, built_module, upstream):
+    example = REPO / "conf-examples" / "rum-per-server.conf"
+    server = nginx_factory(conf=localize(example.read_text(), built_module, upstream.address)).start()
+    shop = client.get(server.port, "/html/small", headers={"Host": "shop.example"})
+    assert b"11111111-2222-3333-4444-555555555555" in shop.body
+    nonce = re.search(r"'nonce-([^']+)'", shop.header("Content-Security-Policy")).group(1)
+    assert f'<script nonce="{nonce}">'.encode() in shop.body
+    assert "https://browser-intake-datadoghq.eu" in shop.header("Content-Security-Policy")
+    blog = client.get(server.port, "/html/small", headers={"Host": "blog.example"})
+    assert b"66666666-7777-8888-9999-000000000000" in blog.body and b"/v7/" in blog.body
+    admin = client.get(server.port, "/admin/html/small", headers={"Host": "blog.example"})
+    assert b"<script" not in admin.body
