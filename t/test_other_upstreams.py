@@ -55,3 +55,25 @@ def test_fastcgi_and_uwsgi_applications_receive_the_trace_context(nginx, agent, 
     assert seen["HTTP_TRACEPARENT"] == f"00-{'ab' * 16}-{span['span_id']:016x}-01"
     assert seen["HTTP_X_DATADOG_TRACE_ID"] == str(span["trace_id"])
     assert seen["HTTP_X_DATADOG_PARENT_ID"] == str(span["span_id"])
+
+
+def test_rum_is_injected_into_pages_from_fastcgi_and_uwsgi_applications(nginx, wsgi_peer):
+    from harness.wsgi_echo import PAGE
+    protocol, port = wsgi_peer
+    passing = (f"include /etc/nginx/fastcgi_params; fastcgi_pass 127.0.0.1:{port};" if protocol == "fastcgi"
+               else f"include /etc/nginx/uwsgi_params; uwsgi_pass 127.0.0.1:{port};")
+    server = nginx(f"""
+    datadog_tracing off;
+    datadog_rum on;
+    datadog_rum_config "v6" {{ "applicationId" "app-behind-{protocol}"; "clientToken" "pubx"; }}
+    server {{ listen 127.0.0.1:@PORT@; location / {{ {passing} }} }}
+    """)
+    page = client.get(server.port, "/page.html")
+    at = PAGE.index(b"</head>")
+    assert page.body[:at] == PAGE[:at]
+    assert page.body.endswith(PAGE[at:])
+    inserted = page.body[at:len(page.body) - len(PAGE) + at]
+    assert inserted.startswith(b"<script>") and inserted.endswith(b"</script>")
+    assert f"app-behind-{protocol}".encode() in inserted
+    seen = client.get(server.port, "/app").json()["protocol_headers"]
+    assert seen["HTTP_X_DATADOG_RUM_INJECTION_PENDING"] == "1"

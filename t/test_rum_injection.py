@@ -91,6 +91,17 @@ def test_chunked_tiny_flushes_at_every_split(nginx, upstream, piece):
     split_injection(reply.body, SMALL_PAGE, head_end(SMALL_PAGE))
 
 
+@pytest.mark.parametrize("buffers", ["proxy_buffering off; proxy_buffer_size 1k;",
+                                     "proxy_buffers 3 1k; proxy_buffer_size 1k; proxy_busy_buffers_size 1k; proxy_max_temp_file_size 0;",
+                                     "proxy_buffers 4 1k; proxy_buffer_size 1k; proxy_temp_file_write_size 1k;"])
+def test_large_page_through_small_recycled_proxy_buffers(nginx, upstream, buffers):
+    from harness.upstream_app import large_page
+    server = nginx(server_conf(upstream, SEED, location_extra=buffers))
+    page = large_page(64)
+    reply = client.get(server.port, "/html/large?kb=64")
+    split_injection(reply.body, page, head_end(page))
+
+
 def test_decoy_head_tags_in_comment_and_script_do_not_count(nginx, upstream):
     server = nginx(server_conf(upstream, SEED))
     reply = client.get(server.port, "/html/head-in-comment")
