@@ -25,11 +25,11 @@ struct StatusSlot {
   std::atomic<std::uint64_t> traces_dropped[drop_reasons]{};
   // RUM injection outcomes of HTML responses where datadog_rum is on.
   std::atomic<std::uint64_t> rum_injected{0};
-  std::atomic<std::uint64_t> rum_no_injection_point{0};  // eligible, but no </head> or <body
-  std::atomic<std::uint64_t> rum_decoded{0};             // gzip/deflate bodies decoded to inject
-  std::atomic<std::uint64_t> rum_failed{0};              // broken compressed body, out of memory
+  std::atomic<std::uint64_t> rum_no_injection_point{0};             // eligible, but no </head> or <body
+  std::atomic<std::uint64_t> rum_decoded{0};                        // gzip/deflate bodies decoded to inject
+  std::atomic<std::uint64_t> rum_failed{0};                         // broken compressed body, out of memory
   std::atomic<std::uint64_t> rum_skipped[rum::kSkipReasonCount]{};  // [eligible] unused
-  std::atomic<std::uint8_t> state{0};  // LinkState
+  std::atomic<std::uint8_t> state{0};                               // LinkState
   // Written by the slot's worker only; a reader may see a torn string, which
   // is acceptable for a diagnostic text.
   char address[64]{};

@@ -36,10 +36,10 @@ struct LocationConf {
   bool merged = false;          // this level's own lists have been joined with the inherited ones
 
   // RUM injection (rum_directives.hpp).
-  ngx_flag_t rum = NGX_CONF_UNSET;              // datadog_rum; default DD_RUM_ENABLED, else off
-  ngx_uint_t rum_csp = NGX_CONF_UNSET_UINT;     // datadog_rum_csp: RumCsp
-  ngx_str_t rum_sdk_url{};                      // datadog_rum_sdk_url; unset: the CDN
-  RumBlock* rum_block = nullptr;                // datadog_rum_config, this level's or inherited
+  ngx_flag_t rum = NGX_CONF_UNSET;               // datadog_rum; default DD_RUM_ENABLED, else off
+  ngx_uint_t rum_csp = NGX_CONF_UNSET_UINT;      // datadog_rum_csp: RumCsp
+  ngx_str_t rum_sdk_url{};                       // datadog_rum_sdk_url; unset: the CDN
+  RumBlock* rum_block = nullptr;                 // datadog_rum_config, this level's or inherited
   const rum::RumSnippet* rum_snippet = nullptr;  // built from rum_block and rum_sdk_url at merge
 };
 

@@ -50,7 +50,9 @@ struct Output {
 };
 
 // nginx's ngx_calloc_buf is a C macro that C++ does not accept.
-ngx_buf_t* new_buf(ngx_pool_t* pool) noexcept { return static_cast<ngx_buf_t*>(ngx_pcalloc(pool, sizeof(ngx_buf_t))); }
+ngx_buf_t* new_buf(ngx_pool_t* pool) noexcept {
+  return static_cast<ngx_buf_t*>(ngx_pcalloc(pool, sizeof(ngx_buf_t)));
+}
 
 std::size_t data_size(const ngx_buf_t* b) noexcept { return static_cast<std::size_t>(b->last - b->pos); }
 
@@ -106,8 +108,7 @@ class BodyFilter {
     const std::uint64_t chunk_start = response_.scanner.fed();
     const std::uint64_t buffer_start = chunk_start - carried;
     const std::uint64_t held_start = buffer_start - response_.held_length;
-    const rum::ScanResult result =
-        response_.scanner.feed({reinterpret_cast<const char*>(data), size});
+    const rum::ScanResult result = response_.scanner.feed({reinterpret_cast<const char*>(data), size});
     if (result.found) {
       response_.found = true;
       if (response_.counters) response_.counters->rum_injected.fetch_add(1, std::memory_order_relaxed);
@@ -155,17 +156,11 @@ class BodyFilter {
   bool finish(ngx_buf_t* last) noexcept {
     response_.finished = true;
     if (!response_.found) {
-      if (response_.counters) response_.counters->rum_no_injection_point.fetch_add(1, std::memory_order_relaxed);
+      if (response_.counters)
+        response_.counters->rum_no_injection_point.fetch_add(1, std::memory_order_relaxed);
       ngx_log_error(NGX_LOG_INFO, r_->connection->log, 0,
                     "datadog: RUM not injected: the page has no </head> and no <body> tag");
-      if (!emit_held(0, response_.held_length) || !clear_held()) return false;
-      if (response_.pad_length > 0) {
-        auto* spaces = static_cast<u_char*>(ngx_pnalloc(r_->pool, static_cast<std::size_t>(response_.pad_length)));
-        if (spaces == nullptr) return false;
-        ngx_memset(spaces, ' ', static_cast<std::size_t>(response_.pad_length));
-        ngx_buf_t* pad = memory_buf(r_->pool, spaces, static_cast<std::size_t>(response_.pad_length));
-        if (pad == nullptr || !out_.add(pad)) return false;
-      }
+      if (!emit_held(0, response_.held_length) || !clear_held() || !emit_padding()) return false;
     }
     return last == nullptr || out_.add(last);
   }
@@ -176,11 +171,23 @@ class BodyFilter {
     return scan(b, carried);
   }
 
+  // Stops injecting into this body: what is held goes out, and so does the
+  // padding a Content-Length already counts.
+  bool give_up() noexcept {
+    if (!emit_held(0, response_.held_length) || !clear_held()) return false;
+    response_.found = true;
+    if (response_.counters) response_.counters->rum_failed.fetch_add(1, std::memory_order_relaxed);
+    return emit_padding();
+  }
+
+  // One flush buffer per response, reused: a special buffer carries no data
+  // and may sit in the chain more than once.
   bool emit_flush() noexcept {
-    ngx_buf_t* b = new_buf(r_->pool);
-    if (b == nullptr) return false;
-    b->flush = 1;
-    return out_.add(b);
+    if (response_.flush == nullptr) {
+      if ((response_.flush = new_buf(r_->pool)) == nullptr) return false;
+      response_.flush->flush = 1;
+    }
+    return out_.add(response_.flush);
   }
 
  private:
@@ -206,6 +213,17 @@ class BodyFilter {
       return out_.add(flags);
     }
     return true;
+  }
+
+  bool emit_padding() noexcept {
+    if (response_.pad_length <= 0) return true;
+    const auto n = static_cast<std::size_t>(response_.pad_length);
+    response_.pad_length = 0;
+    auto* spaces = static_cast<u_char*>(ngx_pnalloc(r_->pool, n));
+    if (spaces == nullptr) return false;
+    ngx_memset(spaces, ' ', n);
+    ngx_buf_t* pad = memory_buf(r_->pool, spaces, n);
+    return pad != nullptr && out_.add(pad);
   }
 
   bool clear_held() noexcept {
@@ -234,7 +252,8 @@ class BodyFilter {
   bool emit_insertion() noexcept {
     ngx_buf_t* opening = memory_buf(r_->pool, response_.opening.data, response_.opening.len);
     ngx_buf_t* body = memory_buf(r_->pool, response_.body.data, response_.body.len);
-    ngx_buf_t* close = memory_buf(r_->pool, reinterpret_cast<const u_char*>(script_close.data()), script_close.size());
+    ngx_buf_t* close =
+        memory_buf(r_->pool, reinterpret_cast<const u_char*>(script_close.data()), script_close.size());
     return opening != nullptr && body != nullptr && close != nullptr && out_.add(opening) && out_.add(body) &&
            out_.add(close);
   }
@@ -263,9 +282,9 @@ ngx_int_t filter_identity(ngx_http_request_t* r, RumResponse& response, ngx_chai
       ok = b->last_buf ? filter.finish(b) : filter.output().add(b);
     } else if (!ngx_buf_in_memory(b)) {
       // Only a file range: the copy filter was told to read bodies into
-      // memory, so this is unexpected; leave this body alone.
-      response.found = true;
-      ok = filter.output().add(b);
+      // memory, so this is unexpected. Give up on this body, keeping the
+      // announced length true (the promised bytes go out as spaces here).
+      ok = filter.give_up() && filter.output().add(b);
     } else {
       const bool last = b->last_buf;
       if (last && response.pad_length > 0 && !response.found) {

@@ -149,8 +149,8 @@ char* merge_rum_conf(ngx_conf_t* cf, const LocationConf& parent, LocationConf& c
   }
   if (child.rum_block == nullptr) return NGX_CONF_OK;
   try {
-    auto built =
-        rum::build_rum_snippet(child.rum_block->version, child.rum_block->options, to_string_view(child.rum_sdk_url));
+    auto built = rum::build_rum_snippet(child.rum_block->version, child.rum_block->options,
+                                        to_string_view(child.rum_sdk_url));
     if (const auto* error = std::get_if<std::string>(&built)) {
       const ngx_str_t text = to_ngx_str(*error);
       ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "datadog_rum_config with datadog_rum_sdk_url: %V", &text);

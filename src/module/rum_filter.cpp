@@ -40,7 +40,8 @@ bool equals_ignoring_case(const ngx_str_t& a, std::string_view b) noexcept {
 void count_skip(rum::SkipReason reason) noexcept {
   Worker* worker = Worker::get();
   if (worker == nullptr || worker->status_slot() == nullptr) return;
-  worker->status_slot()->rum_skipped[static_cast<std::size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
+  worker->status_slot()->rum_skipped[static_cast<std::size_t>(reason)].fetch_add(1,
+                                                                                 std::memory_order_relaxed);
 }
 
 // Reads what eligibility depends on out of the response header.
@@ -133,9 +134,10 @@ ngx_int_t build_opening(ngx_http_request_t* r, std::string_view nonce, RumRespon
   if (link_trace) {
     // The SDK reads the low 64 bits of the trace id in decimal, and the time
     // in epoch milliseconds (it ignores a page older than two minutes).
-    end = ngx_snprintf(end, size - (end - text),
-                       "<meta name=\"dd-trace-id\" content=\"%uL\"><meta name=\"dd-trace-time\" content=\"%L\">",
-                       static_cast<uint64_t>(trace->trace_id.low), trace->start_wall_ns / 1'000'000);
+    end = ngx_snprintf(
+        end, size - (end - text),
+        "<meta name=\"dd-trace-id\" content=\"%uL\"><meta name=\"dd-trace-time\" content=\"%L\">",
+        static_cast<uint64_t>(trace->trace_id.low), trace->start_wall_ns / 1'000'000);
   }
   // The nonce came from the page's own header; it is a base64-like token, but
   // a hostile upstream must not be able to break out of the attribute.
@@ -162,8 +164,8 @@ ngx_int_t start_inflater(ngx_http_request_t* r, rum::BodyEncoding encoding, RumR
   if (cleanup == nullptr) return NGX_ERROR;
   auto* inflater = new (cleanup->data) rum::BodyInflater();
   cleanup->handler = end_inflater;
-  const auto format =
-      encoding == rum::BodyEncoding::gzip ? rum::BodyInflater::Format::gzip : rum::BodyInflater::Format::deflate;
+  const auto format = encoding == rum::BodyEncoding::gzip ? rum::BodyInflater::Format::gzip
+                                                          : rum::BodyInflater::Format::deflate;
   if (!inflater->begin(format, zlib_alloc, zlib_free, r->pool)) return NGX_ERROR;
   response.inflater = inflater;
   return NGX_OK;
@@ -274,8 +276,10 @@ ngx_int_t postconfiguration(ngx_conf_t* cf) noexcept {
   ngx_http_top_header_filter = on_header;
   next_body_filter = ngx_http_top_body_filter;
   ngx_http_top_body_filter = on_body;
-  auto* core = static_cast<ngx_http_core_main_conf_t*>(ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module));
-  auto* handler = static_cast<ngx_http_handler_pt*>(ngx_array_push(&core->phases[NGX_HTTP_REWRITE_PHASE].handlers));
+  auto* core =
+      static_cast<ngx_http_core_main_conf_t*>(ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module));
+  auto* handler =
+      static_cast<ngx_http_handler_pt*>(ngx_array_push(&core->phases[NGX_HTTP_REWRITE_PHASE].handlers));
   if (handler == nullptr) return NGX_ERROR;
   *handler = on_rewrite;
   return NGX_OK;

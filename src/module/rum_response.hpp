@@ -22,14 +22,15 @@ struct RumResponse {
   // decoded body carries them into its next output buffer instead).
   u_char held[rum::kMaxHoldBack]{};
   std::size_t held_length = 0;
-  bool found = false;        // the snippet went out
-  bool finished = false;     // the last buffer went through
-  bool passthrough = false;  // nothing left to do: buffers go on untouched
+  bool found = false;                     // the snippet went out
+  bool finished = false;                  // the last buffer went through
+  bool passthrough = false;               // nothing left to do: buffers go on untouched
   rum::BodyInflater* inflater = nullptr;  // gzip/deflate upstream body, else null
   ngx_chain_t* pending = nullptr;         // compressed input not decoded yet (no free buffer)
   ngx_uint_t output_buffers = 0;          // decoded-output buffers allocated so far
   ngx_chain_t* free = nullptr;            // our buffers, reusable
   ngx_chain_t* busy = nullptr;            // our buffers, still being sent
+  ngx_buf_t* flush = nullptr;             // our flush buffer, reused
   agent::StatusSlot* counters = nullptr;  // this worker's, or null
 };
 

@@ -27,7 +27,8 @@ bool BodyInflater::begin(Format format, AllocFn alloc, FreeFn free, void* opaque
   return active_;
 }
 
-BodyInflater::Step BodyInflater::inflate(std::span<const std::uint8_t> in, std::span<std::uint8_t> out) noexcept {
+BodyInflater::Step BodyInflater::inflate(std::span<const std::uint8_t> in,
+                                         std::span<std::uint8_t> out) noexcept {
   Step step;
   if (!active_) {
     step.failed = !finished_;

@@ -28,8 +28,7 @@ std::string_view trim(std::string_view text) {
 
 std::string_view skip_reason_name(SkipReason reason) {
   static constexpr std::array<std::string_view, kSkipReasonCount> names = {
-      "eligible", "head_request", "status",       "not_html",
-      "empty",    "no_transform", "already_done", "encoding",
+      "eligible", "head_request", "status", "not_html", "empty", "no_transform", "already_done", "encoding",
   };
   const auto index = static_cast<std::size_t>(reason);
   return index < names.size() ? names[index] : "unknown";

@@ -11,13 +11,13 @@ namespace datadog::rum {
 // the status endpoint and the debug log show.
 enum class SkipReason : std::uint8_t {
   eligible,
-  head_request,   // HEAD: no body to inject into
-  status,         // 1xx, 204, 206, 3xx (incl. 304)
-  not_html,       // media type other than text/html
-  empty,          // Content-Length: 0
-  no_transform,   // Cache-Control: no-transform
-  already_done,   // x-datadog-rum-injected: 1 from upstream
-  encoding,       // a Content-Encoding we cannot decode
+  head_request,  // HEAD: no body to inject into
+  status,        // 1xx, 204, 206, 3xx (incl. 304)
+  not_html,      // media type other than text/html
+  empty,         // Content-Length: 0
+  no_transform,  // Cache-Control: no-transform
+  already_done,  // x-datadog-rum-injected: 1 from upstream
+  encoding,      // a Content-Encoding we cannot decode
   count_,
 };
 inline constexpr std::size_t kSkipReasonCount = static_cast<std::size_t>(SkipReason::count_);
