@@ -1,11 +1,11 @@
 // Streaming gzip/deflate decoding of compressed HTML bodies.
-#include "rum/body_inflater.hpp"
-
 #include <gtest/gtest.h>
 #include <zlib.h>
 
 #include <string>
 #include <vector>
+
+#include "rum/body_inflater.hpp"
 
 using namespace datadog::rum;
 

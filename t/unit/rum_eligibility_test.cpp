@@ -1,7 +1,7 @@
 // Which responses may carry the RUM snippet.
-#include "rum/eligibility.hpp"
-
 #include <gtest/gtest.h>
+
+#include "rum/eligibility.hpp"
 
 using namespace datadog::rum;
 
