@@ -347,7 +347,14 @@ async function main() {
           (cdnHost) => {
             const rum = window.DD_RUM
             if (rum && typeof rum.getInitConfiguration === 'function' && rum.getInitConfiguration() !== undefined) {
-              return 'ready'
+              // init() returns before RUM starts: v7 starts it (and only then
+              // traces fetches) once its session manager resolves, which is
+              // when getInternalContext() answers. A session that is not
+              // sampled never answers, so wait for it at most 2 s.
+              const started = typeof rum.getInternalContext === 'function' && rum.getInternalContext() !== undefined
+              window.__ddVisitInitSeen ??= Date.now()
+              if (started || Date.now() - window.__ddVisitInitSeen > 2000) return 'ready'
+              return false
             }
             const blocked = (window.__ddVisitCspViolations || []).some(
               (v) => /^script-src/.test(v.effective_directive) && String(v.blocked_uri).includes(cdnHost))
