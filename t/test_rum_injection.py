@@ -160,6 +160,27 @@ def test_large_static_page_on_many_buffers(nginx, tmp_path):
     assert int(reply.header("Content-Length")) == len(reply.body)
 
 
+@pytest.mark.parametrize("gzip_on", [False, True], ids=["identity", "gzip"])
+def test_large_static_page_with_sendfile_after_the_injection_point(nginx, tmp_path, gzip_on):
+    """With sendfile on, the rest of the file after the snippet is left to the
+    copy filter (sendfile) unless gzip, after the RUM filter, needs memory."""
+    page = SMALL_PAGE.replace(b"</body>", b"<p>" + b"0123456789abcdef" * 65536 + b"</p></body>")
+    (tmp_path / "big.html").write_bytes(page)
+    server = nginx(static_conf(tmp_path, "sendfile on; output_buffers 2 8k;"
+                               + (" gzip on; gzip_min_length 1;" if gzip_on else "")))
+    for _ in range(2):  # the second on a worker that served one already
+        reply = client.get(server.port, "/big.html", headers={"Accept-Encoding": "gzip"})
+        assert reply.status == 200
+        if gzip_on:
+            assert reply.header("Content-Encoding") == "gzip"
+            body = gzip.decompress(reply.body)
+        else:
+            assert reply.header("Content-Encoding") is None
+            assert int(reply.header("Content-Length")) == len(reply.body)
+            body = reply.body
+        split_injection(body, page, head_end(page))
+
+
 def test_range_request_gets_the_whole_injected_page(nginx, tmp_path):
     (tmp_path / "index.html").write_bytes(SMALL_PAGE)
     server = nginx(static_conf(tmp_path))

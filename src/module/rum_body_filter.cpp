@@ -12,6 +12,7 @@
 #include "rum/injection_scanner.hpp"
 
 extern "C" ngx_module_t ngx_http_datadog_rum_filter_module;
+extern "C" ngx_module_t ngx_http_copy_filter_module;  // nginx's; its context is an ngx_output_chain_ctx_t
 
 namespace datadog::module {
 namespace {
@@ -56,17 +57,8 @@ ngx_buf_t* new_buf(ngx_pool_t* pool) noexcept {
 
 std::size_t data_size(const ngx_buf_t* b) noexcept { return static_cast<std::size_t>(b->last - b->pos); }
 
-// Keeps a buffer's file range in step with its memory range: with sendfile
-// on, the copy filter hands over buffers that are both, and the writer sends
-// such a buffer from the file.
-void advance(ngx_buf_t* b, std::size_t n) noexcept {
-  b->pos += n;
-  if (b->in_file) b->file_pos += static_cast<off_t>(n);
-}
-void cut_back(ngx_buf_t* b, std::size_t n) noexcept {
-  b->last -= n;
-  if (b->in_file) b->file_last -= static_cast<off_t>(n);
-}
+void advance(ngx_buf_t* b, std::size_t n) noexcept { b->pos += n; }
+void cut_back(ngx_buf_t* b, std::size_t n) noexcept { b->last -= n; }
 
 // The first n bytes of b, sharing its memory (b is sent after it, so the
 // memory stays valid until both are out).
@@ -75,7 +67,6 @@ ngx_buf_t* prefix_of(ngx_pool_t* pool, const ngx_buf_t* b, std::size_t n) noexce
   if (prefix == nullptr) return nullptr;
   *prefix = *b;
   prefix->last = prefix->pos + n;
-  if (prefix->in_file) prefix->file_last = prefix->file_pos + static_cast<off_t>(n);
   prefix->last_buf = prefix->last_in_chain = prefix->flush = prefix->sync = 0;
   prefix->recycled = 0;
   prefix->shadow = nullptr;
@@ -103,6 +94,11 @@ class BodyFilter {
   // `carried` bytes are held-back bytes the scanner has already seen).
   bool scan(ngx_buf_t* b, std::size_t carried) noexcept {
     if (response_.found) return out_.add(b);
+    // With sendfile on, the copy filter hands over buffers that are both in
+    // memory and a file range, and the writer sends those from the file. Cut
+    // around the injection point, that would alternate sendfile() with
+    // writev() for the pieces; as memory only, they all go in one writev().
+    b->in_file = 0;
     const u_char* data = b->pos + carried;
     const std::size_t size = static_cast<std::size_t>(b->last - data);
     const std::uint64_t chunk_start = response_.scanner.fed();
@@ -270,6 +266,18 @@ ngx_int_t pass_on(ngx_http_request_t* r, RumResponse& response, Output& out,
   return rc;
 }
 
+// Once the snippet is out, the rest of a static file need not be read into
+// memory for this filter: unless a filter after it needs memory too (gzip),
+// the copy filter may pass the remaining file range as it is, for sendfile().
+// The copy filter decided at its first call from r->filter_need_in_memory,
+// which this filter set; its context is where it keeps the decision.
+void release_memory_requirement(ngx_http_request_t* r, RumResponse& response) noexcept {
+  response.memory_released = true;
+  if (response.others_need_memory) return;
+  auto* copy = static_cast<ngx_output_chain_ctx_t*>(ngx_http_get_module_ctx(r, ngx_http_copy_filter_module));
+  if (copy != nullptr) copy->need_in_memory = 0;
+}
+
 ngx_int_t filter_identity(ngx_http_request_t* r, RumResponse& response, ngx_chain_t* in,
                           ngx_http_output_body_filter_pt next) noexcept {
   BodyFilter filter(r, response);
@@ -307,6 +315,7 @@ ngx_int_t filter_identity(ngx_http_request_t* r, RumResponse& response, ngx_chai
     }
     if (!ok) return NGX_ERROR;
   }
+  if (response.found && !response.memory_released) release_memory_requirement(r, response);
   const ngx_int_t rc = pass_on(r, response, filter.output(), next);
   // From here on buffers need no attention (the Content-Length already counts the snippet).
   if (response.found && response.busy == nullptr) response.passthrough = true;

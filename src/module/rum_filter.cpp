@@ -232,10 +232,17 @@ ngx_int_t on_header(ngx_http_request_t* r) noexcept {
   // original bytes would be wrong, so ranges are off for these responses.
   ngx_http_weak_etag(r);
   ngx_http_clear_accept_ranges(r);
-  r->filter_need_in_memory = 1;
   if (add_injected_marker(r) != NGX_OK) return NGX_ERROR;
   ngx_http_set_ctx(r, response, ngx_http_datadog_rum_filter_module);
-  return next_header_filter(r);
+  // Bodies in memory: the scanner reads bytes. Whether a filter before this
+  // one (SSI, sub_filter) or after it (gzip) wants them in memory too decides
+  // whether the rest of a file may go by sendfile() once the snippet is out;
+  // the copy filter reads the flags only when the body starts.
+  const bool before = r->filter_need_in_memory || r->main_filter_need_in_memory;
+  const ngx_int_t rc = next_header_filter(r);
+  response->others_need_memory = before || r->filter_need_in_memory || r->main_filter_need_in_memory;
+  r->filter_need_in_memory = 1;
+  return rc;
 }
 
 ngx_int_t on_body(ngx_http_request_t* r, ngx_chain_t* in) noexcept {

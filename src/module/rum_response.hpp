@@ -25,6 +25,8 @@ struct RumResponse {
   bool found = false;                     // the snippet went out
   bool finished = false;                  // the last buffer went through
   bool passthrough = false;               // nothing left to do: buffers go on untouched
+  bool others_need_memory = false;        // another filter asked for bodies in memory
+  bool memory_released = false;           // the copy filter was told this filter is done with memory
   rum::BodyInflater* inflater = nullptr;  // gzip/deflate upstream body, else null
   ngx_chain_t* pending = nullptr;         // compressed input not decoded yet (no free buffer)
   ngx_uint_t output_buffers = 0;          // decoded-output buffers allocated so far
