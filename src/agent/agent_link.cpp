@@ -78,6 +78,18 @@ AgentLink::AgentLink(std::vector<std::string> address_names, LinkConfig config)
   last_errors_.resize(names_.size());
 }
 
+void AgentLink::replace_addresses(std::vector<std::string> address_names) {
+  names_ = std::move(address_names);
+  if (names_.empty()) {
+    names_.emplace_back("(no agent address)");
+  }
+  tried_.assign(names_.size(), false);
+  last_errors_.assign(names_.size(), std::string());
+  preferred_ = 0;
+  announced_ = 0;
+  retry_at_ = {};
+}
+
 std::size_t AgentLink::start_round() {
   tried_.assign(names_.size(), false);
   round_errors_.clear();

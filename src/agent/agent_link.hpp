@@ -108,6 +108,12 @@ class AgentLink {
   explicit AgentLink(std::vector<std::string> address_names, LinkConfig config = {});
 
   std::size_t address_count() const noexcept { return names_.size(); }
+
+  // The agent's host name resolved anew (nginx's resolver, after every
+  // address failed): tries the new addresses, in their order, at once. The
+  // link's state, counters and backoff stay: an outage goes on until a
+  // payload is delivered. Call between rounds only.
+  void replace_addresses(std::vector<std::string> address_names);
   const std::string& address_name(std::size_t address) const { return names_.at(address); }
 
   // False while backing off after a failure.

@@ -23,6 +23,15 @@ AgentSession::AgentSession(std::vector<std::string> address_names, AgentRequestW
       parser_(config.response),
       config_(config) {}
 
+bool AgentSession::replace_addresses(std::vector<std::string> address_names) {
+  if (phase_ != Phase::idle) return false;
+  link_.replace_addresses(std::move(address_names));
+  address_ = 0;
+  connection_open_ = false;
+  connection_reused_ = false;
+  return true;
+}
+
 std::string* AgentSession::begin_trace() {
   if (!batch_.has_room()) {
     link_.traces_dropped(DropReason::buffer_full, 1);

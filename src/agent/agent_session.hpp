@@ -94,6 +94,11 @@ class AgentSession {
   Reaction exchange_failed(Failure failure, std::string_view detail, Clock::time_point now);
 
   bool busy() const noexcept { return phase_ != Phase::idle; }
+
+  // New addresses for the agent (see AgentLink::replace_addresses). Only
+  // while idle: false, and nothing changed, while an exchange is under way.
+  // A kept-alive connection belongs to an old address: the caller closes it.
+  bool replace_addresses(std::vector<std::string> address_names);
   const TraceBatch& batch() const noexcept { return batch_; }
   // For the final, synchronous flush at worker exit, when the event loop (and
   // so this state machine) no longer runs.

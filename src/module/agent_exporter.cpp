@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -25,11 +26,12 @@ agent::Clock::time_point now() {
   return agent::Clock::time_point(std::chrono::milliseconds(ngx_current_msec));
 }
 
-std::vector<std::string> address_names(const MainConf& conf) {
+// How often a worker may ask the resolver again while the agent stays away.
+constexpr ngx_msec_t resolve_interval = 5000;
+
+std::vector<std::string> names_of(const std::vector<AgentExporter::Address>& addresses) {
   std::vector<std::string> names;
-  for (ngx_uint_t i = 0; i < conf.agent_address_count; ++i) {
-    names.emplace_back(to_string_view(conf.agent_addresses[i].name));
-  }
+  for (const auto& address : addresses) names.push_back(address.name);
   return names;
 }
 
@@ -59,11 +61,23 @@ ngx_uint_t nginx_level(agent::LogLevel level) {
 
 }  // namespace
 
+std::vector<AgentExporter::Address> AgentExporter::addresses_of(const MainConf& conf) {
+  std::vector<Address> addresses(conf.agent_address_count);
+  for (ngx_uint_t i = 0; i < conf.agent_address_count; ++i) {
+    const ngx_addr_t& from = conf.agent_addresses[i];
+    std::memcpy(&addresses[i].sockaddr, from.sockaddr, from.socklen);
+    addresses[i].socklen = from.socklen;
+    addresses[i].name = to_string_view(from.name);
+  }
+  return addresses;
+}
+
 AgentExporter::AgentExporter(ngx_cycle_t* cycle, const MainConf& conf, trace::TraceSampler& sampler)
     : cycle_(cycle),
       conf_(conf),
       sampler_(sampler),
-      session_(address_names(conf),
+      addresses_(addresses_of(conf)),
+      session_(names_of(addresses_),
                agent::AgentRequestWriter(to_string_view(conf.agent_host_header), module_version),
                session_config(conf)) {
   quiet_log_ = *cycle->log;
@@ -91,7 +105,10 @@ AgentExporter::AgentExporter(ngx_cycle_t* cycle, const MainConf& conf, trace::Tr
 // Destroyed only in exit_process, after which the worker runs no event: its
 // timers and posted events are left as they are (nginx's queues are being torn
 // down), but an open socket must be closed or nginx reports it as leaked.
-AgentExporter::~AgentExporter() { close_connection(); }
+AgentExporter::~AgentExporter() {
+  close_connection();
+  if (resolution_ != nullptr) ngx_resolve_name_done(resolution_);
+}
 
 void AgentExporter::capture_error(ngx_log_t* log, ngx_uint_t, u_char* buf, size_t len) {
   auto* self = static_cast<AgentExporter*>(log->wdata);
@@ -113,17 +130,17 @@ void AgentExporter::capture_error(ngx_log_t* log, ngx_uint_t, u_char* buf, size_
 void AgentExporter::publish_status() noexcept {
   if (status_ == nullptr) return;
   const auto& link = session_.link();
-  const std::string_view address = conf_.agent_address_count != 0
-                                       ? to_string_view(conf_.agent_addresses[link.preferred_address()].name)
-                                       : "";
+  const std::string_view address =
+      link.preferred_address() < addresses_.size() ? addresses_[link.preferred_address()].name : "";
   agent::publish(*status_, link.counters(), link.state(), address);
 }
 
 void AgentExporter::record_trace(std::span<const trace::SpanRecord> spans) noexcept {
   if (status_ != nullptr) status_->spans_created.fetch_add(spans.size(), std::memory_order_relaxed);
   // The agent's host did not resolve when the configuration loaded (a
-  // warning said so): there is nowhere to send spans.
-  if (conf_.agent_address_count == 0) return;
+  // warning said so) and there is no resolver to ask again: there is
+  // nowhere to send spans.
+  if (addresses_.empty() && conf_.agent_resolver == nullptr) return;
   std::string* out = session_.begin_trace();
   if (out == nullptr) return;  // buffer full: counted as dropped by the session
   try {
@@ -139,20 +156,116 @@ void AgentExporter::record_trace(std::span<const trace::SpanRecord> spans) noexc
 
 void AgentExporter::on_flush_timer(ngx_event_t* event) {
   auto* self = static_cast<AgentExporter*>(event->data);
-  if (self->conf_.agent_address_count == 0) return;
-  self->react(self->session_.flush(now()));
+  if (self->addresses_.empty()) {
+    if (self->conf_.agent_resolver == nullptr) return;  // never anywhere to send to
+    self->resolve_again();
+  } else if (self->resolution_ == nullptr) {
+    // (While the resolver works, the batch waits for its answer.)
+    self->react(self->session_.flush(now()));
+  }
   if (!ngx_exiting) ngx_add_timer(&self->flush_timer_, self->conf_.flush_interval);
 }
 
 void AgentExporter::on_flush_posted(ngx_event_t* event) {
   auto* self = static_cast<AgentExporter*>(event->data);
+  if (self->addresses_.empty() || self->resolution_ != nullptr) return;
   self->react(self->session_.flush(now()));
+}
+
+void AgentExporter::after_connect_failure() noexcept {
+  // Idle after a failed connect: every address failed in this round.
+  if (!session_.busy() && session_.link().state() == agent::LinkState::unreachable) resolve_again();
+}
+
+void AgentExporter::resolve_again() noexcept {
+  if (conf_.agent_resolver == nullptr || resolution_ != nullptr || ngx_exiting) return;
+  if (resolved_once_ && ngx_current_msec - last_resolution_ < resolve_interval) return;
+  resolved_once_ = true;
+  last_resolution_ = ngx_current_msec;
+  ngx_resolver_ctx_t* resolution = ngx_resolve_start(conf_.agent_resolver, nullptr);
+  if (resolution == nullptr || resolution == NGX_NO_RESOLVER) return;
+  resolution->name = conf_.agent_host_name;
+  resolution->handler = on_resolved;
+  resolution->data = this;
+  resolution->timeout = conf_.agent_resolver_timeout;
+  resolution->cancelable = 1;  // a graceful exit does not wait for it
+  resolution_ = resolution;
+  // The answer may come at once (from the resolver's cache), in on_resolved.
+  if (ngx_resolve_name(resolution) != NGX_OK) resolution_ = nullptr;  // freed by nginx
+}
+
+void AgentExporter::on_resolved(ngx_resolver_ctx_t* resolution) {
+  auto* self = static_cast<AgentExporter*>(resolution->data);
+  self->resolution_ = nullptr;
+  std::vector<Address> found;
+  std::string error;
+  try {
+    if (resolution->state == NGX_OK) {
+      for (ngx_uint_t i = 0; i < resolution->naddrs; ++i) {
+        const ngx_resolver_addr_t& from = resolution->addrs[i];
+        if (from.socklen > sizeof(sockaddr_storage)) continue;
+        Address& address = found.emplace_back();
+        std::memcpy(&address.sockaddr, from.sockaddr, from.socklen);
+        address.socklen = from.socklen;
+        auto* sockaddr = reinterpret_cast<struct sockaddr*>(&address.sockaddr);
+        ngx_inet_set_port(sockaddr, self->conf_.agent_port);
+        u_char text[NGX_SOCKADDR_STRLEN];
+        const size_t n = ngx_sock_ntop(sockaddr, address.socklen, text, sizeof(text), 1);
+        address.name.assign(reinterpret_cast<const char*>(text), n);
+      }
+    } else {
+      error = ngx_resolver_strerror(resolution->state);
+    }
+  } catch (...) {
+    found.clear();
+    error = "out of memory";
+  }
+  ngx_resolve_name_done(resolution);
+  if (found.empty()) {
+    if (error.empty()) error = "no address";
+    // Once per different error, not once per attempt.
+    if (error != self->last_resolution_error_) {
+      ngx_log_error(NGX_LOG_WARN, self->cycle_->log, 0,
+                    "datadog: resolving the agent host \"%V\" failed: %*s", &self->conf_.agent_host_name,
+                    error.size(), error.data());
+      try {
+        self->last_resolution_error_ = error;
+      } catch (...) {
+      }
+    }
+    return;
+  }
+  self->last_resolution_error_.clear();
+  self->take_addresses(std::move(found));
+}
+
+void AgentExporter::take_addresses(std::vector<Address> found) noexcept {
+  try {
+    std::vector<std::string> names = names_of(found);
+    std::vector<std::string> current = names_of(addresses_);
+    std::vector<std::string> sorted = names;
+    std::sort(sorted.begin(), sorted.end());
+    std::sort(current.begin(), current.end());
+    if (sorted == current) return;  // the same agent: its trouble is elsewhere
+    std::string list;
+    for (const auto& name : names) list += (list.empty() ? "" : ", ") + name;
+    if (!session_.replace_addresses(std::move(names))) return;  // busy: the next failure asks again
+    close_connection();
+    addresses_ = std::move(found);
+    ngx_log_error(NGX_LOG_NOTICE, cycle_->log, 0, "datadog: the agent host \"%V\" resolves to %*s",
+                  &conf_.agent_host_name, list.size(), list.data());
+  } catch (...) {
+    return;
+  }
+  publish_status();
+  ngx_post_event(&flush_posted_, &ngx_posted_events);  // (the macro checks whether it is posted already)
 }
 
 void AgentExporter::on_deadline(ngx_event_t* event) {
   auto* self = static_cast<AgentExporter*>(event->data);
   if (self->connecting_) {
     self->react(self->session_.connect_failed(agent::Failure::connect_timeout, "timed out", now()));
+    self->after_connect_failure();
   } else {
     self->react(self->session_.exchange_failed(agent::Failure::response_timeout, "timed out", now()));
   }
@@ -210,11 +323,12 @@ void AgentExporter::react(agent::Reaction reaction) noexcept {
 
 void AgentExporter::connect_to(std::size_t address_index) noexcept {
   close_connection();
-  const ngx_addr_t& address = conf_.agent_addresses[address_index];
+  Address& address = addresses_[address_index];
+  ngx_str_t name{address.name.size(), reinterpret_cast<u_char*>(address.name.data())};
   ngx_peer_connection_t peer{};
-  peer.sockaddr = address.sockaddr;
+  peer.sockaddr = reinterpret_cast<struct sockaddr*>(&address.sockaddr);
   peer.socklen = address.socklen;
-  peer.name = const_cast<ngx_str_t*>(&address.name);
+  peer.name = &name;
   peer.get = ngx_event_get_peer;
   peer.log = &quiet_log_;
   peer.log_error = NGX_ERROR_ERR;
@@ -225,6 +339,7 @@ void AgentExporter::connect_to(std::size_t address_index) noexcept {
     const bool refused = std::strstr(last_error_, "refused") != nullptr;
     react(session_.connect_failed(refused ? agent::Failure::connect_refused : agent::Failure::connect_error,
                                   last_error_[0] != '\0' ? last_error_ : "connect failed", now()));
+    after_connect_failure();
     return;
   }
   connection_ = peer.connection;
@@ -260,6 +375,7 @@ void AgentExporter::on_writable() noexcept {
       react(session_.connect_failed(
           error == ECONNREFUSED ? agent::Failure::connect_refused : agent::Failure::connect_error,
           std::strerror(error), now()));
+      after_connect_failure();
       return;
     }
     react(session_.connected(now()));
@@ -348,10 +464,11 @@ void AgentExporter::flush_at_exit() noexcept {
     while (auto payload = batch.next_payload()) {
       const std::string_view head = writer.head(payload->bytes.size(), payload->traces);
       bool delivered = false;
-      for (ngx_uint_t i = 0; i < conf_.agent_address_count && !delivered; ++i) {
-        const std::size_t index = (session_.link().preferred_address() + i) % conf_.agent_address_count;
-        const ngx_addr_t& address = conf_.agent_addresses[index];
-        const int fd = socket(address.sockaddr->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+      for (std::size_t i = 0; i < addresses_.size() && !delivered; ++i) {
+        const std::size_t index = (session_.link().preferred_address() + i) % addresses_.size();
+        const Address& address = addresses_[index];
+        const auto* sockaddr = reinterpret_cast<const struct sockaddr*>(&address.sockaddr);
+        const int fd = socket(sockaddr->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd == -1) continue;
         auto wait = [&](short events) {
           ngx_time_update();
@@ -361,8 +478,7 @@ void AgentExporter::flush_at_exit() noexcept {
           return poll(&p, 1, static_cast<int>(left)) == 1 &&
                  (p.revents & (POLLERR | POLLHUP | POLLNVAL)) == 0;
         };
-        bool ok =
-            connect(fd, address.sockaddr, address.socklen) == 0 || (errno == EINPROGRESS && wait(POLLOUT));
+        bool ok = connect(fd, sockaddr, address.socklen) == 0 || (errno == EINPROGRESS && wait(POLLOUT));
         int error = 0;
         socklen_t length = sizeof(error);
         ok = ok && getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error == 0;

@@ -4,10 +4,13 @@
 // the next batch accumulates.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "agent/agent_session.hpp"
 #include "agent/status_board.hpp"
@@ -21,6 +24,13 @@ struct MainConf;
 
 class AgentExporter {
  public:
+  // One address of the agent, with its printable name ("[::1]:8126").
+  struct Address {
+    sockaddr_storage sockaddr{};
+    socklen_t socklen = 0;
+    std::string name;
+  };
+
   AgentExporter(ngx_cycle_t* cycle, const MainConf& conf, trace::TraceSampler& sampler);
   ~AgentExporter();
   AgentExporter(const AgentExporter&) = delete;
@@ -35,7 +45,14 @@ class AgentExporter {
   void set_status_slot(agent::StatusSlot* slot) noexcept { status_ = slot; }
 
  private:
+  static std::vector<Address> addresses_of(const MainConf& conf);
   static void on_flush_timer(ngx_event_t* event);
+  static void on_resolved(ngx_resolver_ctx_t* resolution);
+  // Every address failed, or there never was one: ask nginx's resolver again
+  // (when the http block has one), at most every resolve_interval.
+  void resolve_again() noexcept;
+  void take_addresses(std::vector<Address> addresses) noexcept;
+  void after_connect_failure() noexcept;
   static void on_flush_posted(ngx_event_t* event);
   static void on_deadline(ngx_event_t* event);
   static void on_connection_event(ngx_event_t* event);
@@ -52,7 +69,12 @@ class AgentExporter {
   ngx_cycle_t* cycle_;
   const MainConf& conf_;
   trace::TraceSampler& sampler_;
+  std::vector<Address> addresses_;
   agent::AgentSession session_;
+  ngx_resolver_ctx_t* resolution_ = nullptr;  // a resolution under way
+  ngx_msec_t last_resolution_ = 0;
+  bool resolved_once_ = false;
+  std::string last_resolution_error_;
   std::string tracer_version_;
 
   ngx_event_t flush_timer_{};

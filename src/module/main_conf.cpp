@@ -2,6 +2,8 @@
 // master, where a blocking lookup is acceptable); workers only connect.
 #include "module/main_conf.hpp"
 
+#include <arpa/inet.h>
+
 #include <cstdlib>
 #include <new>
 #include <string>
@@ -10,6 +12,8 @@
 #include "agent/agent_url.hpp"
 #include "module/span_tags.hpp"
 #include "module/str_view.hpp"
+
+extern ngx_module_t ngx_http_datadog_module;
 
 namespace datadog::module {
 namespace {
@@ -69,6 +73,10 @@ std::string resolve_agent(ngx_conf_t* cf, MainConf* conf, std::string_view url) 
     const bool ipv6 = tcp.host.find(':') != std::string::npos;
     host_header = (ipv6 ? "[" + tcp.host + "]" : tcp.host) + ":" + std::to_string(tcp.port);
     nginx_form = host_header;
+    in6_addr ignored;
+    const bool literal = ipv6 || inet_pton(AF_INET, tcp.host.c_str(), &ignored) == 1;
+    conf->agent_host_name = literal ? ngx_str_t{0, nullptr} : copy_to_pool(cf->pool, tcp.host);
+    conf->agent_port = tcp.port;
   }
 
   conf->agent_url = copy_to_pool(cf->pool, url);
@@ -204,6 +212,20 @@ char* set_agent_url(ngx_conf_t* cf, ngx_command_t*, void* conf_ptr) noexcept {
     return static_cast<char*>(NGX_CONF_ERROR);
   }
   return NGX_CONF_OK;
+}
+
+ngx_int_t take_agent_resolver(ngx_conf_t* cf) noexcept {
+  auto* conf = static_cast<MainConf*>(ngx_http_conf_get_module_main_conf(cf, ngx_http_datadog_module));
+  // The http block's own location configuration: its resolver is set only
+  // when `resolver` appears at http level (servers get nginx's placeholder).
+  auto* core =
+      static_cast<ngx_http_core_loc_conf_t*>(ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module));
+  if (conf->agent_host_name.len == 0 || core->resolver == nullptr || core->resolver->connections.nelts == 0) {
+    return NGX_OK;
+  }
+  conf->agent_resolver = core->resolver;
+  if (core->resolver_timeout != NGX_CONF_UNSET_MSEC) conf->agent_resolver_timeout = core->resolver_timeout;
+  return NGX_OK;
 }
 
 char* init_main_conf(ngx_conf_t* cf, void* conf_ptr) noexcept {

@@ -15,6 +15,13 @@ struct MainConf {
   ngx_addr_t* agent_addresses = nullptr;  // every address of the agent's host, resolved at load
   ngx_uint_t agent_address_count = 0;
   ngx_str_t agent_host_header{};  // Host header sent to the agent
+  // A TCP agent named by a host name (not an address literal): the name and
+  // port, and the `resolver` of the http block if there is one, with which a
+  // worker resolves the name again when every address failed.
+  ngx_str_t agent_host_name{};
+  in_port_t agent_port = 0;
+  ngx_resolver_t* agent_resolver = nullptr;
+  ngx_msec_t agent_resolver_timeout = 30000;
   ngx_msec_t flush_interval = NGX_CONF_UNSET_MSEC;
   size_t buffer_size = NGX_CONF_UNSET_SIZE;
   ngx_msec_t agent_timeout = NGX_CONF_UNSET_MSEC;
@@ -43,6 +50,9 @@ char* set_propagation_styles(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noe
 void* create_main_conf(ngx_conf_t* cf) noexcept;
 char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept;
 // datadog_agent_url <url>: parsed and resolved when the configuration loads.
+// (The resolver for later resolutions is taken in postconfiguration, once the
+// http block's `resolver` is known: take_agent_resolver.)
+ngx_int_t take_agent_resolver(ngx_conf_t* cf) noexcept;
 char* set_agent_url(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
 
 }  // namespace datadog::module

@@ -82,6 +82,7 @@ ngx_int_t preconfiguration(ngx_conf_t* cf) noexcept { return datadog::module::ad
 ngx_int_t postconfiguration(ngx_conf_t* cf) noexcept {
   if (datadog::module::add_status_zone(cf) != NGX_OK) return NGX_ERROR;
   if (datadog::module::register_subrequest_filters(cf) != NGX_OK) return NGX_ERROR;
+  if (datadog::module::take_agent_resolver(cf) != NGX_OK) return NGX_ERROR;
   return datadog::module::register_tracing_handlers(cf);
 }
 

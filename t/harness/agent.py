@@ -320,8 +320,8 @@ class TestAgent:
                  port: int = 0, mode: str = "ok",
                  rate_by_service: Optional[Dict[str, float]] = None,
                  on_payload: Optional[Callable[[Payload], None]] = None):
-        if listen not in ("127.0.0.1", "::1", "both", "unix"):
-            raise ValueError(f"listen must be 127.0.0.1, ::1, both or unix, not {listen!r}")
+        if listen not in ("::1", "both", "unix") and not re.fullmatch(r"127\.\d+\.\d+\.\d+", listen):
+            raise ValueError(f"listen must be 127.x.y.z, ::1, both or unix, not {listen!r}")
         self.listen = listen
         self.port = port
         self.unix_path = unix_path
@@ -399,7 +399,7 @@ class TestAgent:
         """URL to give the module, e.g. ``http://127.0.0.1:8126`` or ``unix:///tmp/x.sock``."""
         if self.listen == "unix":
             return f"unix://{self.unix_path}"
-        host = {"127.0.0.1": "127.0.0.1", "::1": "[::1]", "both": "localhost"}[self.listen]
+        host = {"::1": "[::1]", "both": "localhost"}.get(self.listen, self.listen)
         return f"http://{host}:{self.port}"
 
     # -- mode --------------------------------------------------------------
@@ -546,8 +546,7 @@ class TestAgent:
                 raise
             return [s]
 
-        hosts = {"127.0.0.1": ["127.0.0.1"], "::1": ["::1"],
-                 "both": ["127.0.0.1", "::1"]}[self.listen]
+        hosts = {"::1": ["::1"], "both": ["127.0.0.1", "::1"]}.get(self.listen, [self.listen])
         # For port 0 with two addresses the kernel's pick on 127.0.0.1 may be
         # taken on ::1; retry with a fresh pick in that (rare) case.
         attempts = 50 if self.port == 0 and len(hosts) > 1 else 1

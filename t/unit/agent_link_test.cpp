@@ -333,3 +333,33 @@ TEST(AgentLink, AnAddressListIsNeverEmpty) {
   EXPECT_EQ(link.address_count(), 1u);
   EXPECT_EQ(link.start_round(), 0u);
 }
+
+TEST(AgentLinkAddresses, NewAddressesAreTriedAtOnceAndTheOutageEndsOnDelivery) {
+  Driver d({"10.0.0.2:8126"});
+  ASSERT_EQ(d.flush({true}), std::nullopt);  // the agent's old address refuses
+  EXPECT_EQ(d.link.state(), LinkState::unreachable);
+  EXPECT_FALSE(d.link.ready(d.now));  // backing off
+
+  // The name resolved again: two new addresses, usable now, not after the backoff.
+  d.link.replace_addresses({"10.0.0.3:8126", "10.0.0.4:8126"});
+  EXPECT_EQ(d.link.address_count(), 2u);
+  EXPECT_EQ(d.link.address_name(1), "10.0.0.4:8126");
+  EXPECT_TRUE(d.link.ready(d.now));
+  EXPECT_EQ(d.link.state(), LinkState::unreachable) << "the outage ends with a delivery, not a lookup";
+
+  // The first new address refuses, the second takes the payload.
+  EXPECT_EQ(d.flush({true, false}), std::optional<std::size_t>(1));
+  EXPECT_EQ(d.link.state(), LinkState::reachable);
+  EXPECT_EQ(d.link.preferred_address(), 1u);
+  EXPECT_EQ(d.link.counters().failures[static_cast<std::size_t>(Failure::connect_refused)], 2u);
+  // The unreachable line, then one recovery line naming the new address.
+  ASSERT_EQ(d.lines.size(), 2u);
+  EXPECT_NE(d.lines[1].text.find("10.0.0.4:8126"), std::string::npos) << d.lines[1].text;
+}
+
+TEST(AgentLinkAddresses, AnEmptyListKeepsAPlaceholder) {
+  AgentLink link({"127.0.0.1:8126"});
+  link.replace_addresses({});
+  EXPECT_EQ(link.address_count(), 1u);
+  EXPECT_EQ(link.preferred_address(), 0u);
+}

@@ -466,3 +466,32 @@ TEST(AgentSession, EarlyRejectionWhileStillWritingEndsTheExchange) {
   EXPECT_TRUE(reaction.command.close_connection);
   EXPECT_FALSE(glue.session.batch().payload_in_flight());
 }
+
+TEST(AgentSession, NewAddressesReplaceAKeptAliveConnectionAndTakeTheBufferedTraces) {
+  FakeGlue glue({"10.0.0.2:8126"}, {Agent{}, Agent{}});
+  glue.add_trace(trace_of(10));
+  glue.flush();
+  ASSERT_TRUE(glue.connection_open);
+  ASSERT_EQ(glue.connects, std::vector<std::size_t>{0});
+
+  // The glue closes the kept-alive connection to the old address itself.
+  ASSERT_TRUE(glue.session.replace_addresses({"10.0.0.3:8126", "10.0.0.4:8126"}));
+  glue.connection_open = false;
+  glue.agents = {Agent{Agent::Kind::refuses}, Agent{}};
+  glue.add_trace(trace_of(10, 'y'));
+  EXPECT_EQ(glue.flush(), Command::Kind::idle);
+  // A new connection (not the old one), to the new addresses, in order.
+  EXPECT_EQ(glue.connects, (std::vector<std::size_t>{0, 0, 1}));
+  ASSERT_EQ(glue.requests.size(), 2u);
+  EXPECT_EQ(glue.request_addresses.back(), 1u);
+  EXPECT_NE(body_of(glue.requests.back()).find("yyyy"), std::string::npos);
+}
+
+TEST(AgentSession, AddressesAreNotReplacedDuringAnExchange) {
+  FakeGlue glue({"127.0.0.1:8126"}, {Agent{}});
+  glue.add_trace(trace_of(10));
+  const Reaction connect = glue.session.flush(glue.now);
+  ASSERT_EQ(connect.command.kind, Command::Kind::connect);
+  EXPECT_FALSE(glue.session.replace_addresses({"10.0.0.3:8126"}));
+  EXPECT_EQ(glue.session.link().address_name(0), "127.0.0.1:8126");
+}
