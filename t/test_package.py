@@ -149,6 +149,14 @@ http {{
             echoed["x-datadog-parent-id"]
         server.stop()
         assert not [line for line in server.error_log().splitlines() if "[emerg]" in line or "[alert]" in line]
+
+        # remove (not purge) sets the link aside, and installing again brings it back.
+        result = run("dpkg", "--remove", PACKAGE)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert not ENABLED.exists() and Path(f"{ENABLED}.removed").is_symlink()
+        result = run("dpkg", "-i", str(deb))
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert ENABLED.is_symlink() and not Path(f"{ENABLED}.removed").exists()
     finally:
         server.stop(fast=True)
         purge = run("dpkg", "--purge", PACKAGE)
