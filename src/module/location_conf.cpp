@@ -9,6 +9,7 @@
 #include "module/rum_directives.hpp"
 #include "module/sample_rate_directive.hpp"
 #include "module/span_tags.hpp"
+#include "module/str_view.hpp"
 
 namespace datadog::module {
 
@@ -40,6 +41,18 @@ bool tracing_enabled_by_environment() {
 }
 
 }  // namespace
+
+char* set_tracing_by_old_directive(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
+  auto* lc = static_cast<LocationConf*>(conf);
+  if (lc->tracing != NGX_CONF_UNSET) {
+    return const_cast<char*>("is duplicate");
+  }
+  const bool on = to_string_view(cmd->name) == "datadog_enable";
+  lc->tracing = on ? 1 : 0;
+  ngx_conf_log_error(NGX_LOG_WARN, cf, 0, "\"%V\" is deprecated, use \"datadog_tracing %s;\" instead",
+                     &cmd->name, on ? "on" : "off");
+  return NGX_CONF_OK;
+}
 
 char* merge_location_conf(ngx_conf_t* cf, void* parent_ptr, void* child_ptr) noexcept {
   const auto* parent = static_cast<LocationConf*>(parent_ptr);

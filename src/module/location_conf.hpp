@@ -46,4 +46,9 @@ struct LocationConf {
 void* create_location_conf(ngx_conf_t* cf) noexcept;
 char* merge_location_conf(ngx_conf_t* cf, void* parent, void* child) noexcept;
 
+// datadog_enable / datadog_disable: nginx-datadog's older spelling of
+// `datadog_tracing on|off`, still in Datadog's RUM setup guide; accepted with
+// a warning that names the current directive.
+char* set_tracing_by_old_directive(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
+
 }  // namespace datadog::module

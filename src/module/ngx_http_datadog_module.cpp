@@ -23,6 +23,10 @@ constexpr ngx_uint_t any_level = NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HT
 ngx_command_t datadog_commands[] = {
     {ngx_string("datadog_tracing"), any_level | NGX_CONF_FLAG,
      ngx_conf_set_flag_slot, NGX_HTTP_LOC_CONF_OFFSET, offsetof(LocationConf, tracing), nullptr},
+    {ngx_string("datadog_enable"), any_level | NGX_CONF_NOARGS,
+     datadog::module::set_tracing_by_old_directive, NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
+    {ngx_string("datadog_disable"), any_level | NGX_CONF_NOARGS,
+     datadog::module::set_tracing_by_old_directive, NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
     {ngx_string("datadog_service_name"), any_level | NGX_CONF_TAKE1,
      ngx_conf_set_str_slot, NGX_HTTP_LOC_CONF_OFFSET, offsetof(LocationConf, service_name), nullptr},
     {ngx_string("datadog_environment"), any_level | NGX_CONF_TAKE1,
