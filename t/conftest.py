@@ -28,6 +28,24 @@ def upstream():
 
 
 @pytest.fixture
+def make_agent():
+    """Starts test agents (TestAgent's arguments); at the end stops them and
+    fails the test on any protocol violation one of them saw."""
+    agents = []
+
+    def make(**kwargs):
+        a = TestAgent(**kwargs).start()
+        agents.append(a)
+        return a
+
+    yield make
+    for a in agents:
+        a.stop()
+    for a in agents:
+        a.assert_clean()
+
+
+@pytest.fixture
 def agent():
     """A fresh test agent on 127.0.0.1; any protocol violation it saw fails the test."""
     a = TestAgent(listen="127.0.0.1")

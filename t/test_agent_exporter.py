@@ -7,7 +7,6 @@ import time
 import pytest
 
 from harness import client
-from harness.agent import TestAgent
 
 # A stock Debian host: localhost is both ::1 and 127.0.0.1.
 DUAL_STACK_HOSTS = "127.0.0.1 localhost\n::1 localhost ip6-localhost\n"
@@ -26,22 +25,6 @@ def conf(agent_url, extra="", flush="100ms"):
 
 def agent_lines(server):
     return [line for line in server.error_log().splitlines() if "datadog:" in line]
-
-
-@pytest.fixture
-def make_agent():
-    agents = []
-
-    def make(**kwargs):
-        a = TestAgent(**kwargs).start()
-        agents.append(a)
-        return a
-
-    yield make
-    for a in agents:
-        a.stop()
-    for a in agents:
-        a.assert_clean()
 
 
 @pytest.mark.parametrize("listen", ["127.0.0.1", "::1"])

@@ -8,7 +8,6 @@ import time
 import pytest
 
 from harness import client
-from harness.agent import TestAgent
 from harness.dns import Dnsmasq
 from harness.nginx import free_port
 
@@ -20,22 +19,6 @@ def dns():
     server = Dnsmasq().start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def agents():
-    started = []
-
-    def start(listen, port):
-        agent = TestAgent(listen=listen, port=port).start()
-        started.append(agent)
-        return agent
-
-    yield start
-    for agent in started:
-        agent.stop()
-    for agent in started:
-        agent.assert_clean()
 
 
 def conf(dns, port, resolver=True):
@@ -67,7 +50,7 @@ def wait_until(condition, timeout):
         time.sleep(0.05)
 
 
-def test_unresolved_name_is_retried_and_a_moved_agent_is_found_again(nginx_factory, dns, agents):
+def test_unresolved_name_is_retried_and_a_moved_agent_is_found_again(nginx_factory, dns, make_agent):
     port = free_port()
     server = nginx_factory(conf(dns, port))
     # At load the name resolves nowhere: a warning, not an error.
@@ -80,7 +63,7 @@ def test_unresolved_name_is_retried_and_a_moved_agent_is_found_again(nginx_facto
     wait_until(lambda: any("resolving the agent host" in line for line in datadog_lines(server)), 10)
 
     # 2. The name appears (agent on 127.0.0.2): the buffered spans and new ones arrive.
-    first = agents("127.0.0.2", port)
+    first = make_agent(listen="127.0.0.2", port=port)
     dns.set({NAME: ["127.0.0.2"]})
     get_all(server, [f"/first/{i}" for i in range(5)])
     wait_until(lambda: len(request_urls(first)) == 10, 15)
@@ -91,7 +74,7 @@ def test_unresolved_name_is_retried_and_a_moved_agent_is_found_again(nginx_facto
     # 3. The agent moves to 127.0.0.3 (same port) and the DNS follows: found
     #    again after the old address fails, no reload, nothing lost.
     first.stop()
-    second = agents("127.0.0.3", port)
+    second = make_agent(listen="127.0.0.3", port=port)
     dns.set({NAME: ["127.0.0.3"]})
     get_all(server, [f"/second/{i}" for i in range(5)])
     wait_until(lambda: len(request_urls(second)) == 5, 20)
@@ -108,11 +91,11 @@ def test_unresolved_name_is_retried_and_a_moved_agent_is_found_again(nginx_facto
     assert server.crash_lines() == []
 
 
-def test_without_resolver_an_unresolved_name_stays_unresolved(nginx, dns, agents):
+def test_without_resolver_an_unresolved_name_stays_unresolved(nginx, dns, make_agent):
     """The control: the same agent and DNS, but no `resolver` in the http
     block: the module does not look the name up again by itself."""
     port = free_port()
-    agent = agents("127.0.0.2", port)
+    agent = make_agent(listen="127.0.0.2", port=port)
     dns.set({NAME: ["127.0.0.2"]})
     server = nginx(conf(dns, port, resolver=False))
     get_all(server, [f"/{i}" for i in range(3)])
