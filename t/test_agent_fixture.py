@@ -543,6 +543,39 @@ def test_close_mode_hangs_up_without_answering(make_agent):
         put(agent, packed(valid_traces(1)), trace_headers(1))
 
 
+def test_slow_mode_answers_ok_one_byte_at_a_time(make_agent):
+    agent = make_agent(mode="slow")
+    agent.slow_delay = 0.002
+    s = socket.create_connection(("127.0.0.1", agent.port), timeout=5)
+    body = packed(valid_traces(1))
+    head = "".join(f"{k}: {v}\r\n" for k, v in trace_headers(1).items())
+    s.sendall(f"PUT /v0.4/traces HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n{head}\r\n".encode()
+              + body)
+    reads = []
+    while not b"".join(reads).endswith(b"}"):
+        reads.append(s.recv(4096))
+    s.close()
+    assert b"".join(reads).startswith(b"HTTP/1.1 200 OK\r\n")
+    assert len(reads) > 20, "the reply came in a few large pieces"
+    assert len(agent.spans()) == 1
+
+
+def test_truncate_mode_accepts_then_hangs_up_mid_reply(make_agent):
+    agent = make_agent(mode="truncate")
+    with pytest.raises(http.client.IncompleteRead):
+        put(agent, packed(valid_traces(1)), trace_headers(1))
+    assert len(agent.spans()) == 1 and agent.payloads[0].status == 200
+
+
+def test_drain_takes_requests_and_errors_at_once(make_agent):
+    agent = make_agent()
+    put(agent, packed(valid_traces(2)), trace_headers(2))
+    put(agent, packed(valid_traces(1)), trace_headers(5))
+    requests, errors = agent.drain()
+    assert [len(r.spans()) for r in requests] == [2, 1] and len(errors) == 1
+    assert agent.requests == [] and agent.errors == []
+
+
 def test_mode_can_change_while_running(make_agent):
     agent = make_agent()
     agent.mode = "status:500"

@@ -175,6 +175,26 @@ def test_stream_sends_exactly_the_requested_mebibytes(upstream):
     assert body.startswith(app.sized_page_head("Streamed test page"))
 
 
+@pytest.mark.parametrize("framing", ["length", "chunked"])
+def test_cut_page_hangs_up_after_the_requested_bytes(upstream, framing):
+    reply = raw_get(upstream, f"/html/cut?at=100&framing={framing}")
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    if framing == "length":
+        assert f"Content-Length: {len(app.SMALL_PAGE)}".encode() in head
+        assert body == app.SMALL_PAGE[:100]
+    else:
+        assert b"Transfer-Encoding: chunked" in head
+        assert body == b"64\r\n" + app.SMALL_PAGE[:100] + b"\r\n", "no last chunk"
+
+
+def test_repeat_page_is_the_unit_repeated_between_head_and_tail(upstream):
+    resp, body = get(upstream, "/html/repeat?unit=%3C!--&mb=1")
+    assert resp.status == 200
+    assert body.startswith(app.REPEAT_HEAD + b"<!--<!--") and body.endswith(b"<!--" + app.REPEAT_TAIL)
+    assert len(body) == len(app.REPEAT_HEAD) + 1024 * 1024 + len(app.REPEAT_TAIL)
+
+
 def test_special_pages_carry_their_marker_headers(upstream):
     resp, body = get(upstream, "/html/marked")
     assert resp.getheader(app.RUM_INJECTED_HEADER) == "1" and body == app.SMALL_PAGE

@@ -95,7 +95,16 @@ nlohmann::json counters_json(const StatusSlot& slot) {
 
 }  // namespace
 
-StatusSlot* StatusBoard::claim(std::int64_t pid) noexcept {
+StatusSlot* StatusBoard::claim(std::int64_t pid, bool (*alive)(std::int64_t)) noexcept {
+  for (auto& slot : workers) {
+    std::int64_t owner = slot.pid.load();
+    // A slot that names our own pid belonged to a dead worker whose pid was
+    // reused. Whoever wins the exchange to -1 moves the counters, once.
+    if (owner > 0 && (owner == pid || (alive != nullptr && !alive(owner))) &&
+        slot.pid.compare_exchange_strong(owner, -1)) {
+      release(slot);
+    }
+  }
   for (auto& slot : workers) {
     std::int64_t free = 0;
     if (slot.pid.compare_exchange_strong(free, pid)) {
@@ -118,7 +127,7 @@ std::string StatusBoard::to_json() const {
   nlohmann::json workers_json = nlohmann::json::array();
   for (const auto& slot : workers) {
     const auto pid = slot.pid.load();
-    if (pid == 0) continue;
+    if (pid <= 0) continue;
     add_counters(total, slot);
     nlohmann::json worker = counters_json(slot);
     worker["pid"] = pid;

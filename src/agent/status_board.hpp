@@ -15,7 +15,7 @@
 namespace datadog::agent {
 
 struct StatusSlot {
-  std::atomic<std::int64_t> pid{0};  // 0: free
+  std::atomic<std::int64_t> pid{0};  // 0: free; -1: being released
   std::atomic<std::uint64_t> spans_created{0};
   std::atomic<std::uint64_t> payloads_sent{0};
   std::atomic<std::uint64_t> traces_sent{0};
@@ -42,8 +42,10 @@ struct StatusBoard {
   StatusSlot workers[max_workers];
 
   // A free slot for this worker (nullptr when all are taken: it then simply
-  // does not appear in the status).
-  StatusSlot* claim(std::int64_t pid) noexcept;
+  // does not appear in the status). Slots of workers that died without
+  // releasing theirs (SIGKILL, a crash: the master respawns them) are
+  // released first, when `alive` says their pid is gone.
+  StatusSlot* claim(std::int64_t pid, bool (*alive)(std::int64_t pid) = nullptr) noexcept;
   // Adds the slot's counters to `exited` and frees it.
   void release(StatusSlot& slot) noexcept;
   // The status as JSON: totals, and one object per live worker.

@@ -34,6 +34,16 @@ char* set_tag(ngx_conf_t* cf, ngx_command_t*, void* conf_ptr) noexcept {
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "datadog_tag needs a non-empty tag name");
     return static_cast<char*>(NGX_CONF_ERROR);
   }
+  // A tag name is an identifier: a control character in it is a mistake
+  // (values may hold any bytes: msgpack strings need no escaping).
+  for (std::size_t i = 0; i < args[1].len; ++i) {
+    if (args[1].data[i] < 0x20 || args[1].data[i] == 0x7f) {
+      ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                         "datadog_tag name contains a control character (byte 0x%02xd at offset %uz)",
+                         static_cast<int>(args[1].data[i]), i);
+      return static_cast<char*>(NGX_CONF_ERROR);
+    }
+  }
   if (has_key(conf->tags, to_string_view(args[1]))) {
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "datadog_tag \"%V\" is set twice at this level", &args[1]);
     return static_cast<char*>(NGX_CONF_ERROR);

@@ -2,7 +2,9 @@
 #include "module/worker.hpp"
 
 #include <openssl/rand.h>
+#include <signal.h>
 
+#include <cerrno>
 #include <chrono>
 #include <new>
 
@@ -22,7 +24,10 @@ Worker::Worker(ngx_cycle_t* cycle, const MainConf& conf, const std::array<std::u
                                          reinterpret_cast<u_char*>(pid_text_));
   exporter_ = new AgentExporter(cycle, conf, sampler_);
   if (agent::StatusBoard* board = status_board(cycle)) {
-    status_slot_ = board->claim(static_cast<std::int64_t>(ngx_pid));
+    // Workers share a user, so kill() fails with ESRCH only for a gone pid.
+    status_slot_ = board->claim(static_cast<std::int64_t>(ngx_pid), [](std::int64_t pid) {
+      return kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH;
+    });
     exporter_->set_status_slot(status_slot_);
   }
 }

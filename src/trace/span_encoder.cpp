@@ -9,6 +9,7 @@
 
 #include "trace/msgpack_writer.hpp"
 #include "trace/short_copy.hpp"
+#include "trace/utf8.hpp"
 
 namespace datadog::trace {
 namespace {
@@ -24,11 +25,10 @@ struct Key {
   static constexpr std::size_t size = N;  // header byte + N - 1 characters
 };
 
-// A string too long for a fixstr: rare (URLs), so kept out of line and out
-// of the cursor, whose position can then stay in a register.
-[[gnu::noinline]] char* write_long_str(char* at, std::string_view text) {
-  const std::size_t n = text.size();
-  if (n <= 0xff) {
+char* write_str_header(char* at, std::size_t n) {
+  if (n < 32) {
+    *at++ = static_cast<char>(0xa0 | n);
+  } else if (n <= 0xff) {
     *at++ = static_cast<char>(0xd9);
     *at++ = static_cast<char>(n);
   } else if (n <= 0xffff) {
@@ -39,8 +39,22 @@ struct Key {
     *at++ = static_cast<char>(0xdb);
     for (int shift = 24; shift >= 0; shift -= 8) *at++ = static_cast<char>((n >> shift) & 0xff);
   }
-  std::memcpy(at, text.data(), n);
-  return at + n;
+  return at;
+}
+
+// A string too long for a fixstr: rare (URLs), so kept out of line and out
+// of the cursor, whose position can then stay in a register.
+[[gnu::noinline]] char* write_long_str(char* at, std::string_view text) {
+  at = write_str_header(at, text.size());
+  std::memcpy(at, text.data(), text.size());
+  return at + text.size();
+}
+
+// Non-ASCII text: client bytes may be invalid UTF-8 (see utf8.hpp).
+[[gnu::noinline]] char* write_non_ascii_str(char* at, std::string_view text) {
+  const std::size_t n = repaired_utf8_size(text);
+  if (n == text.size()) return write_long_str(at, text);  // valid as it is
+  return write_repaired_utf8(write_str_header(at, n), text);
 }
 
 class Cursor {
@@ -69,7 +83,9 @@ class Cursor {
     }
   }
   void str(std::string_view text) {
-    if (text.size() < 32) {  // fixstr: nearly every string of a span
+    if (!is_ascii(text)) [[unlikely]] {
+      at_ = write_non_ascii_str(at_, text);
+    } else if (text.size() < 32) {  // fixstr: nearly every string of a span
       byte(0xa0 | static_cast<unsigned>(text.size()));
       at_ = copy_short(at_, text);
     } else {
@@ -97,14 +113,18 @@ constexpr Key k_metrics("metrics");
 // Largest msgpack string header.
 constexpr std::size_t str_overhead = 5;
 
+// Room for a string: repairing invalid UTF-8 turns a byte into three.
+std::size_t str_size(std::string_view text) { return is_ascii(text) ? text.size() : 3 * text.size(); }
+
 std::size_t size_bound(const SpanRecord& span, std::string_view resource) {
   std::size_t size = 1 + k_service.size + k_name.size + k_resource.size + k_type.size + k_trace_id.size +
                      k_span_id.size + k_parent_id.size + k_start.size + k_duration.size + k_error.size +
                      k_meta.size + k_metrics.size;
   size += 3 * 9 + 2 * 9 + 1 + 2 * 5;  // ids, times, error, two map headers
-  size += span.service.size() + span.name.size() + resource.size() + span.type.size() + 4 * str_overhead;
-  for (const Meta& entry : span.meta) size += entry.key.size() + entry.value.size() + 2 * str_overhead;
-  for (const Metric& entry : span.metrics) size += entry.key.size() + str_overhead + 9;
+  size += str_size(span.service) + str_size(span.name) + str_size(resource) + str_size(span.type) +
+          4 * str_overhead;
+  for (const Meta& entry : span.meta) size += str_size(entry.key) + str_size(entry.value) + 2 * str_overhead;
+  for (const Metric& entry : span.metrics) size += str_size(entry.key) + str_overhead + 9;
   return size;
 }
 

@@ -45,7 +45,10 @@ INFO_BODY = {"version": "7.50.0", "endpoints": [TRACES_PATH]}
 GARBAGE = b"\x00\xffnot http\r\n\r\n"
 
 # Fixed modes; "status:N" is accepted in addition for any 100 <= N <= 599.
-MODES = ("ok", "refuse", "stall", "garbage", "close")
+# "slow" answers like "ok" one byte at a time (``slow_delay`` seconds apart);
+# "truncate" accepts the payload like "ok" but hangs up halfway through the
+# reply's body, so the client cannot know it was accepted.
+MODES = ("ok", "refuse", "stall", "garbage", "close", "slow", "truncate")
 
 # Guard rails so a broken client cannot make the test process eat all memory.
 MAX_HEAD_BYTES = 64 * 1024
@@ -243,7 +246,7 @@ class Payload:
     traces: List[List[Dict[str, Any]]] = field(default_factory=list)
     errors: List[str] = field(default_factory=list)   # violations found in this request
     status: Optional[int] = None   # status we answered; None if we did not answer
-    accepted: bool = False         # True if answered 200 in "ok" mode on the traces endpoint
+    accepted: bool = False         # True if answered (or began to answer) 200 on the traces endpoint
     received_at: float = field(default_factory=time.time)
 
     def spans(self) -> List[Dict[str, Any]]:
@@ -332,6 +335,7 @@ class TestAgent:
         self.on_payload = on_payload
 
         self._mode = self._check_mode(mode)
+        self.slow_delay = 0.01  # seconds between the bytes of a reply in "slow" mode
         self._lock = threading.Lock()
         self._requests: List[Payload] = []
         self._errors: List[str] = []
@@ -473,6 +477,14 @@ class TestAgent:
     def spans(self) -> List[Dict[str, Any]]:
         """All spans from accepted payloads, in arrival order."""
         return [s for t in self.traces() for s in t]
+
+    def drain(self) -> Tuple[List[Payload], List[str]]:
+        """Take (and forget) every request and violation seen so far, at once:
+        long runs count as they go without keeping every payload."""
+        with self._lock:
+            requests, self._requests = self._requests, []
+            errors, self._errors = self._errors, []
+            return requests, errors
 
     def clear(self) -> None:
         """Forget requests, errors and the connection count."""
@@ -765,7 +777,18 @@ class TestAgent:
         if status < 200:
             keep_alive = False  # an interim status as a final answer: nothing sane follows
         req.status = status
-        writer.write(_response(status, body, ctype, close=not keep_alive))
+        reply = _response(status, body, ctype, close=not keep_alive)
+        if mode == "truncate":  # the whole head, half the body
+            writer.write(reply[:len(reply) - len(body) // 2 - 1])
+            await writer.drain()
+            return False
+        if mode == "slow":
+            for i in range(len(reply)):
+                writer.write(reply[i:i + 1])
+                await writer.drain()
+                await asyncio.sleep(self.slow_delay)
+            return keep_alive
+        writer.write(reply)
         await writer.drain()
         return keep_alive
 

@@ -7,6 +7,7 @@ picked at start, @PREFIX@ for the temporary prefix, plus any the test passes
 (e.g. @UPSTREAM@, @AGENT_URL@). nginx's own `$variables` stay untouched.
 """
 
+import functools
 import os
 import re
 import signal
@@ -20,8 +21,40 @@ NGINX_BIN = os.environ.get("NGINX_BIN", "/usr/sbin/nginx")
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_MODULE = REPO / "build" / "ngx_http_datadog_module.so"
 
-# Lines that mean a worker or the master died or nginx refused to run.
-CRASH_PATTERNS = re.compile(r"exited on signal|\[alert\]|\[emerg\]|core dumped|segmentation", re.I)
+# Lines that mean a worker or the master died or nginx refused to run, or a
+# sanitizer reported something.
+CRASH_PATTERNS = re.compile(r"exited on signal|\[alert\]|\[emerg\]|core dumped|segmentation"
+                            r"|AddressSanitizer|LeakSanitizer|runtime error:|SUMMARY: \w+Sanitizer", re.I)
+
+
+def sanitizer_runtime(module):
+    """The ASan runtime a sanitizer build of the module needs (e.g.
+    "libasan.so.8"), or None. nginx itself is not instrumented, so the runtime
+    must be preloaded: it has to come before every other library."""
+    if module is None:
+        return None
+    info = Path(module).stat()
+    return _needed_asan(str(module), info.st_mtime_ns, info.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _needed_asan(path, mtime, size):
+    match = re.search(rb"libasan\.so\.\d+", Path(path).read_bytes())
+    return match.group(0).decode() if match else None
+
+
+def sanitizer_env(env, runtime, log_dir):
+    """`env` (or ours) plus what nginx needs to run an ASan+UBSan module:
+    the preloaded runtime, no leak check (nginx leaves its pools to the
+    exiting process on purpose), the first report aborts the process (a
+    worker "exited on signal 6" fails the test), reports go to files in
+    log_dir, which crash_lines() reads."""
+    env = dict(os.environ if env is None else env)
+    env["LD_PRELOAD"] = " ".join(filter(None, [runtime, env.get("LD_PRELOAD")]))
+    common = f"log_path={log_dir}/sanitizer:abort_on_error=1:halt_on_error=1:print_stacktrace=1"
+    env["ASAN_OPTIONS"] = f"{common}:detect_leaks=0:verify_asan_link_order=0:quarantine_size_mb=16"
+    env["UBSAN_OPTIONS"] = common
+    return env
 
 
 def module_path():
@@ -68,6 +101,10 @@ class Nginx:
         self.module = module_path() if module else None
         self.workers = workers
         self.env = env
+        runtime = sanitizer_runtime(self.module)
+        self.sanitized = runtime is not None
+        if self.sanitized:
+            self.env = sanitizer_env(env, runtime, self.prefix / "logs")
         # `hosts`: text of a private /etc/hosts for this nginx only (e.g. to
         # make localhost resolve to ::1 as well, as on a stock Debian host),
         # bind-mounted in a mount namespace of its own; the system file stays.
@@ -76,6 +113,8 @@ class Nginx:
             self.hosts_path = self.prefix / "hosts"
             self.hosts_path.write_text(hosts)
         self.process = None
+        # Regexes of crash lines a test caused on purpose (e.g. its own SIGKILL).
+        self.expected_crash_lines = []
         self.conf_path = self.prefix / "nginx.conf"
         self.error_log_path = self.prefix / "logs" / "error.log"
         self.access_log_path = self.prefix / "logs" / "access.log"
@@ -225,8 +264,15 @@ class Nginx:
         except FileNotFoundError:
             return ""
 
+    def sanitizer_reports(self):
+        """Whole sanitizer reports (one file per reporting process)."""
+        return [path.read_text(errors="replace") for path in sorted((self.prefix / "logs").glob("sanitizer.*"))]
+
     def crash_lines(self):
-        return [line for line in self.error_log().splitlines() if CRASH_PATTERNS.search(line)]
+        lines = [line for line in self.error_log().splitlines()
+                 if CRASH_PATTERNS.search(line)
+                 and not any(re.search(expected, line) for expected in self.expected_crash_lines)]
+        return lines + self.sanitizer_reports()
 
     def url(self, path="/", port=None):
         return f"http://127.0.0.1:{port or self.port}{path}"

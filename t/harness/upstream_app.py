@@ -20,6 +20,7 @@ standard-library module that Werkzeug and Gunicorn need.
 """
 
 import gzip
+import socket
 import time
 import zlib
 
@@ -302,6 +303,8 @@ ENDPOINTS = [
     ("/html/no-transform", "SMALL_PAGE with Cache-Control: no-transform"),
     ("/html/csp?policy=P", "SMALL_PAGE with Content-Security-Policy: P"),
     ("/html/stream?mb=N", "iter_stream_page(N), chunked 64 KiB pieces, default N=1"),
+    ("/html/cut?at=N&framing=length|chunked", "SMALL_PAGE announced whole, hangs up after N bytes"),
+    ("/html/repeat?unit=U&mb=N&head=0|1", "<html><head>, U repeated to N MiB, </head><body></body></html>, chunked"),
 ]
 
 
@@ -469,3 +472,47 @@ def html_csp():
 def html_stream():
     # Cap at 4 GiB-ish; the generator keeps memory flat regardless.
     return _stream(iter_stream_page(_int_arg("mb", STREAM_DEFAULT_MB, 0, 4096)))
+
+
+class _HangUp(Exception):
+    """Raised mid-body, after the socket is shut down: Gunicorn would
+    otherwise end a chunked body properly (its last chunk) despite the error."""
+
+
+@app.route("/html/cut")
+def html_cut():
+    at = _int_arg("at", len(SMALL_PAGE) // 2, 0, len(SMALL_PAGE))
+    sock = request.environ["gunicorn.socket"]
+
+    def generate():
+        if at:
+            yield SMALL_PAGE[:at]
+        sock.shutdown(socket.SHUT_RDWR)
+        raise _HangUp("hanging up mid-body on purpose")
+
+    resp = Response(generate(), content_type=HTML_CONTENT_TYPE)
+    if request.args.get("framing", "length") == "length":
+        resp.headers["Content-Length"] = str(len(SMALL_PAGE))
+    return resp
+
+
+REPEAT_HEAD = b"<html><head>"
+REPEAT_TAIL = b"</head><body></body></html>"
+
+
+@app.route("/html/repeat")
+def html_repeat():
+    unit = request.args.get("unit", "<").encode("utf-8") or b"<"
+    total = _int_arg("mb", 1, 0, 4096) * 1024 * 1024
+    piece = (unit * (1024 * 1024 // len(unit) + 1))[:1024 * 1024]
+    head = REPEAT_HEAD if request.args.get("head", "1") == "1" else b""
+
+    def generate():
+        yield head
+        left = total
+        while left > 0:
+            yield piece[:left]
+            left -= len(piece)
+        yield REPEAT_TAIL
+
+    return Response(generate(), content_type=HTML_CONTENT_TYPE)

@@ -53,3 +53,30 @@ TEST(AgentStatusBoard, ReleasedSlotIsReusedCleanAndFullBoardSaysSo) {
   }
   EXPECT_EQ(board->claim(999), nullptr);
 }
+
+TEST(AgentStatusBoard, SlotsOfDeadWorkersAreReclaimedWithTheirCounters) {
+  auto board = std::make_unique<StatusBoard>();
+  board->claim(10)->spans_created.fetch_add(4);  // killed: never released
+  board->claim(11)->spans_created.fetch_add(1);  // alive
+  board->claim(12)->spans_created.fetch_add(2);  // killed, pid reused below
+  auto alive = [](std::int64_t pid) { return pid != 10 && pid != 12; };
+  StatusSlot* mine = board->claim(12, alive);
+  ASSERT_NE(mine, nullptr);
+  EXPECT_EQ(mine->spans_created.load(), 0u);
+
+  const auto status = nlohmann::json::parse(board->to_json());
+  EXPECT_EQ(status["spans_created"], 7);
+  ASSERT_EQ(status["workers"].size(), 2u);
+  EXPECT_EQ(status["workers"][0]["pid"], 12);
+  EXPECT_EQ(status["workers"][1]["pid"], 11);
+  EXPECT_EQ(status["workers"][1]["spans_created"], 1);
+}
+
+TEST(AgentStatusBoard, MoreDeadWorkersThanSlotsNeverFillTheBoard) {
+  auto board = std::make_unique<StatusBoard>();
+  auto alive = [](std::int64_t) { return false; };
+  for (std::int64_t pid = 1; pid <= 3 * static_cast<std::int64_t>(StatusBoard::max_workers); ++pid) {
+    ASSERT_NE(board->claim(pid, alive), nullptr) << pid;
+  }
+  EXPECT_EQ(nlohmann::json::parse(board->to_json())["workers"].size(), 1u);
+}

@@ -122,3 +122,21 @@ TEST(MsgpackWriter, ArrayHeadersAtEachBoundary) {
   msgpack::write_array_header(out, 65536);
   EXPECT_EQ(out, bytes({0x9f, 0xdc, 0x00, 0x10, 0xdc, 0xff, 0xff, 0xdd, 0x00, 0x01, 0x00, 0x00}));
 }
+
+TEST(SpanEncoder, InvalidUtf8BecomesReplacementCharactersAndValidTextStays) {
+  // A client's bytes: a lone lead byte, a stray continuation, a valid "é".
+  const Meta meta[] = {{"http.useragent",
+                        "a\xc3"
+                        "b\x80\xc3\xa9"}};
+  SpanRecord span;
+  span.service = "caf\xc3\xa9";
+  span.meta = meta;
+  std::string out;
+  encode_span(out, span);
+  const std::string service = bytes({0xa5}) + "caf\xc3\xa9";
+  EXPECT_EQ(out.substr(1 + 8, service.size()), service);
+  const std::string repaired = bytes({0xaa}) +
+                               "a\xef\xbf\xbd"
+                               "b\xef\xbf\xbd\xc3\xa9";
+  EXPECT_NE(out.find(key("http.useragent") + repaired), std::string::npos);
+}
