@@ -349,7 +349,11 @@ UPSTREAM_HTTP = """
         # Also a stand-in Datadog Agent for B (point datadog_agent_url at this
         # server's port in --config-b-extra): it discards the payload and
         # answers as the agent does.
-        location = /v0.4/traces { return 200 '{"rate_by_service":{"service:,env:":1}}'; }
+        # Payloads reach 4 MiB: above nginx's default 1m limit they would get 413.
+        location = /v0.4/traces {
+            client_max_body_size 8m;
+            return 200 '{"rate_by_service":{"service:,env:":1}}';
+        }
     }"""
 
 
