@@ -90,20 +90,18 @@ bool is_lone_none(const std::vector<std::string_view>& sources) {
   return none;
 }
 
-// Whether `after` is `kept` followed by sources of ours, each at most once,
-// at least `min_added` of them.
+// Whether `after` is `kept` followed by sources of ours: at least
+// `min_added`, at most two (a directive gains the hash and the SDK origin at
+// most; the same text twice only when a fuzzed configuration gives two needs
+// the same text).
 bool grown_by_ours(const std::vector<std::string_view>& kept, const std::vector<std::string_view>& after,
                    const std::vector<std::string_view>& ours, std::size_t min_added) {
-  if (after.size() < kept.size() + min_added || !std::equal(kept.begin(), kept.end(), after.begin())) {
+  if (after.size() < kept.size() + min_added || after.size() > kept.size() + 2 ||
+      !std::equal(kept.begin(), kept.end(), after.begin())) {
     return false;
   }
-  for (auto added = after.begin() + static_cast<std::ptrdiff_t>(kept.size()); added != after.end(); ++added) {
-    if (std::find(ours.begin(), ours.end(), *added) == ours.end()) return false;
-    if (std::find(after.begin() + static_cast<std::ptrdiff_t>(kept.size()), added, *added) != added) {
-      return false;
-    }
-  }
-  return true;
+  return std::all_of(after.begin() + static_cast<std::ptrdiff_t>(kept.size()), after.end(),
+                     [&](auto added) { return std::find(ours.begin(), ours.end(), added) != ours.end(); });
 }
 
 // `after` is `before` followed by sources of ours; a lone 'none' may give way
