@@ -83,7 +83,11 @@ void parse_datadog_member(std::string_view value, TracecontextExtraction& out,
     if (key == "s") {
       if (const auto priority = parse_int(text)) tracestate_priority = priority;
     } else if (key == "o") {
-      context.origin = text;
+      // Trimmed as x-datadog-origin is: it is forwarded as a header value,
+      // which cannot start or end with a blank.
+      const auto origin = trim_blanks(text);
+      if (origin.empty()) continue;
+      context.origin = origin;
       replace_all(context.origin, '~', '=');
     } else if (key == "p") {
       out.last_datadog_parent = text;
@@ -92,7 +96,8 @@ void parse_datadog_member(std::string_view value, TracecontextExtraction& out,
       if (name == "tid") continue;  // the high half comes from traceparent
       std::pmr::string tag_key(propagated_tag_prefix, context.trace_tags.get_allocator());
       tag_key += name;
-      std::pmr::string tag_value(text, context.trace_tags.get_allocator());
+      // Trimmed as x-datadog-tags values are, for the same reason.
+      std::pmr::string tag_value(trim_blanks(text), context.trace_tags.get_allocator());
       replace_all(tag_value, '~', '=');
       if (is_datadog_tag_key(tag_key) && is_datadog_tag_value(tag_value)) {
         set_tag(context.trace_tags, tag_key, tag_value);

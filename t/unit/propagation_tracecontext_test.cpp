@@ -273,6 +273,27 @@ TEST(PropagationTracecontext, OriginTildesAreEqualSigns) {
   EXPECT_EQ(with_tracestate({"dd=o:synthetics~web"}).origin, "synthetics=web");
 }
 
+// Found by the propagation fuzzer: "dd=s:2;o: 00-0af7...:rumc-b7ad...;p:..."
+// made nginx forward "x-datadog-origin:  00-0af7..." (a header value cannot
+// start or end with a blank; the upstream would read another origin).
+TEST(PropagationTracecontext, OriginAndTagValuesAreTrimmedOfBlanks) {
+  const auto context = with_tracestate({"dd=s:2;o: rum ;t.usr.id: baz64~~ ;t.a:  ;p:0123456789abcdef"});
+  EXPECT_EQ(context.origin, "rum");
+  EXPECT_EQ(tag(context.trace_tags, "_dd.p.usr.id"), "baz64==");
+  EXPECT_FALSE(tag(context.trace_tags, "_dd.p.a").has_value());
+  EXPECT_TRUE(with_tracestate({"dd=s:2;o:   ;p:0123456789abcdef"}).origin.empty());
+
+  OutgoingContext outgoing{.trace_id = spec_trace_id,
+                           .span_id = 0x1234,
+                           .sampling_priority = 2,
+                           .origin = context.origin,
+                           .trace_tags = context.trace_tags};
+  Injected out;
+  inject_into(out, outgoing, "datadog");
+  EXPECT_EQ(out.headers.value("x-datadog-origin"), "rum");
+  EXPECT_EQ(out.headers.value("x-datadog-tags"), "_dd.p.tid=0af7651916cd43dd,_dd.p.usr.id=baz64==");
+}
+
 TEST(PropagationTracecontext, TidInTracestateIsIgnoredForTheTraceparentHighBits) {
   const auto context = with_tracestate({"dd=t.tid:ffffffffffffffff;t.dm:-1"});
   EXPECT_EQ(tag(context.trace_tags, "_dd.p.tid"), "0af7651916cd43dd");
