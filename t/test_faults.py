@@ -153,10 +153,11 @@ def test_agent_name_that_stops_resolving_at_reload_drops_spans_quietly_and_recov
     server = nginx(conf(f"http://flappy-agent:{agent.port}", upstream), hosts=hosts)
     with Load(server.port, PATHS, threads=2) as load:
         load.wait_served(30)
+        # Served before the reload began: by workers that know the address.
+        served_before_gone = load.served
         # Written in place: the file nginx sees through its bind mount.
         server.hosts_path.write_text("127.0.0.1 localhost\n")
         server.reload()
-        served_before_gone = load.served
         time.sleep(1)
         server.hosts_path.write_text(hosts)
         server.reload()
