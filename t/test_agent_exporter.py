@@ -257,7 +257,9 @@ def test_outage_memory_stays_under_the_cap_and_every_span_is_accounted_for(nginx
         conn.getresponse().read()
     conn.close()
     growth = _worker_rss_kb(server) - before
-    assert growth < 6 * 1024, f"worker RSS grew by {growth} KB with a 1 MB cap"
+    # Under ASan, freed memory waits in a 16 MB quarantine (see harness/nginx.py).
+    bound = 6 * 1024 + (24 * 1024 if server.sanitized else 0)
+    assert growth < bound, f"worker RSS grew by {growth} KB with a 1 MB cap"
 
     agent.mode = "ok"
     deadline = time.time() + 10

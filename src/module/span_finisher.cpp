@@ -31,6 +31,9 @@ std::string_view pool_join(ngx_pool_t* pool, std::initializer_list<std::string_v
   if (data == nullptr) return {};
   char* out = data;
   for (auto piece : pieces) {
+    // An empty piece may have no data pointer, and memcpy from null is
+    // undefined even for 0 bytes (UBSan).
+    if (piece.empty()) continue;
     ngx_memcpy(out, piece.data(), piece.size());
     out += piece.size();
   }

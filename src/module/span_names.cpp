@@ -39,9 +39,11 @@ std::string_view method_and_uri(ngx_http_request_t* r) noexcept {
   const std::size_t size = r->method_name.len + 1 + r->uri.len;
   auto* data = static_cast<u_char*>(ngx_pnalloc(r->pool, size));
   if (data == nullptr) return {};
-  u_char* end = ngx_cpymem(data, r->method_name.data, r->method_name.len);
+  // A request nginx rejected while parsing may have no method or URI yet
+  // (null data): memcpy from null is undefined even for 0 bytes.
+  u_char* end = r->method_name.len != 0 ? ngx_cpymem(data, r->method_name.data, r->method_name.len) : data;
   *end++ = ' ';
-  ngx_memcpy(end, r->uri.data, r->uri.len);
+  if (r->uri.len != 0) ngx_memcpy(end, r->uri.data, r->uri.len);
   return {reinterpret_cast<const char*>(data), size};
 }
 

@@ -20,6 +20,7 @@ bool has_key(const ngx_array_t* tags, std::string_view key) {
 }
 
 ngx_str_t copy(ngx_pool_t* pool, std::string_view text) {
+  if (text.empty()) return ngx_str_t{0, nullptr};  // DD_TAGS "key" or "key:"
   auto* data = static_cast<u_char*>(ngx_pnalloc(pool, text.size()));
   if (data != nullptr) ngx_memcpy(data, text.data(), text.size());
   return ngx_str_t{data != nullptr ? text.size() : 0, data};

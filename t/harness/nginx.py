@@ -50,7 +50,10 @@ def sanitizer_env(env, runtime, log_dir):
     worker "exited on signal 6" fails the test), reports go to files in
     log_dir, which crash_lines() reads."""
     env = dict(os.environ if env is None else env)
-    env["LD_PRELOAD"] = " ".join(filter(None, [runtime, env.get("LD_PRELOAD")]))
+    # libstdc++ too: nginx (C) does not load it before the module, and ASan's
+    # __cxa_throw interceptor must find it at start-up, or the first C++
+    # exception (a configuration error caught in the module) aborts.
+    env["LD_PRELOAD"] = " ".join(filter(None, [runtime, "libstdc++.so.6", env.get("LD_PRELOAD")]))
     common = f"log_path={log_dir}/sanitizer:abort_on_error=1:halt_on_error=1:print_stacktrace=1"
     env["ASAN_OPTIONS"] = f"{common}:detect_leaks=0:verify_asan_link_order=0:quarantine_size_mb=16"
     env["UBSAN_OPTIONS"] = common
