@@ -13,15 +13,10 @@ import time
 import pytest
 
 from harness import client
+from harness.rum import MINIMAL_RUM as RUM
 from harness.load import Load, rss_kb
 from harness.upstream_app import SMALL_PAGE
 
-RUM = """
-    datadog_rum on;
-    datadog_rum_config "v5" {
-        "applicationId" "db5d092e-055d-4d4d-a4ca-b8f257fb4dcf";
-        "clientToken" "pubbf870a54b30d159dc08f02bfff4159f9";
-    }"""
 # Proxied JSON, a proxied page that gets the snippet, a page nginx serves.
 PATHS = ["/echo", "/html/small", "/static"]
 

@@ -15,6 +15,7 @@ from urllib.parse import quote
 import pytest
 
 from harness import client
+from harness.rum import MINIMAL_RUM as RUM
 from harness.load import rss_kb
 from harness.upstream_app import REPEAT_HEAD, REPEAT_TAIL
 
@@ -137,12 +138,6 @@ def test_datadog_tag_name_with_a_control_character_fails_nginx_t(nginx_factory):
     assert f"in {server.conf_path}:" in output
 
 
-RUM = """
-    datadog_rum on;
-    datadog_rum_config "v5" {
-        "applicationId" "db5d092e-055d-4d4d-a4ca-b8f257fb4dcf";
-        "clientToken" "pubbf870a54b30d159dc08f02bfff4159f9";
-    }"""
 
 
 def stream(port, path):
