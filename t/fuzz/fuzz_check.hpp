@@ -4,6 +4,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <string_view>
+#include <vector>
 
 #define FUZZ_CHECK(condition)                                                                \
   do {                                                                                       \
@@ -12,3 +14,15 @@
       std::abort();                                                                          \
     }                                                                                        \
   } while (0)
+
+// The pieces of `text` between `separator`s (empty ones included): fuzz
+// inputs are cut into fields this way.
+inline std::vector<std::string_view> split(std::string_view text, char separator) {
+  std::vector<std::string_view> pieces;
+  while (true) {
+    const std::size_t at = text.find(separator);
+    pieces.push_back(text.substr(0, at));
+    if (at == std::string_view::npos) return pieces;
+    text.remove_prefix(at + 1);
+  }
+}
