@@ -134,7 +134,12 @@ def traced_visit(request, module_nginx, gunicorn, trace_agent):
         location / {{ proxy_pass http://{gunicorn.address}; }}
     }}""")
     # visit.mjs fetches once RUM has started (DD_RUM.getInternalContext() answers).
-    result = driver.visit({"url": server.url("/html/small"), "fetch": [server.url("/echo")]})
+    # v7 stays until its replay segment went out (5 s after recording starts at the
+    # latest) instead of racing the page-hide flush against a slow machine.
+    spec = {"url": server.url("/html/small"), "fetch": [server.url("/echo")]}
+    if major == 7:
+        spec["wait_for_intake"] = "/api/v2/replay"
+    result = driver.visit(spec)
     return major, server, result
 
 
@@ -270,7 +275,10 @@ def csp_page(server, prefix, policy):
 ], ids=lambda p: p[0])
 def csp_visit(request, csp_server):
     name, prefix, policy, major = request.param
-    return major, driver.visit({"url": csp_page(csp_server, prefix, policy)})
+    spec = {"url": csp_page(csp_server, prefix, policy)}
+    if major == 7:
+        spec["wait_for_intake"] = "/api/v2/replay"  # as in traced_visit
+    return major, driver.visit(spec)
 
 
 def test_sdk_runs_under_the_amended_policy(csp_visit):

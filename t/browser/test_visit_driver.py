@@ -143,7 +143,9 @@ def gov_visit():
         options = init_options(origin, sessionReplaySampleRate=100, compressIntakeRequests=True)
         pages["/r.html"] = page(reference_snippet(cdn_url(7, "gov"), options, cross_origin="anonymous"))
         pages["/"] = page()
-        result = visit({"url": origin + "/r.html", "wait_ms": 1000})
+        # The replay segment goes out 5 s after recording starts at the latest: wait
+        # for it rather than racing the page-hide flush against a slow machine.
+        result = visit({"url": origin + "/r.html", "wait_ms": 300, "wait_for_intake": "/api/v2/replay"})
     return result
 
 

@@ -10,6 +10,11 @@
 //                 its batch on page hide; default: the page's origin + "/";
 //                 null or false: stay on the page
 //   wait_ms       extra time to stay on the page after load (and fetches)     default 300
+//   wait_for_intake  intake path (e.g. "/api/v2/replay") to stay on the page for
+//                 until one request to it was captured, after wait_ms; bounded
+//                 by intake_wait_ms. A replay segment is sent 5 s after it
+//                 starts, whatever page hide does on a slow machine  default none
+//   intake_wait_ms   bound on wait_for_intake                              default 12000
 //   fetch         list of URLs the page fetch()es once the SDK is ready      default []
 //   stop_session  call DD_RUM.stopSession() before leaving                   default false
 //   sdk_wait_ms   how long to wait for DD_RUM to be initialized (before the
@@ -102,6 +107,8 @@ function parseSpec() {
     stop_session: !!spec.stop_session,
     sdk_wait_ms: spec.sdk_wait_ms ?? 10000,
     flush_wait_ms: spec.flush_wait_ms ?? 5000,
+    wait_for_intake: spec.wait_for_intake ?? null,
+    intake_wait_ms: spec.intake_wait_ms ?? 12000,
     timeout_ms: spec.timeout_ms ?? 30000,
   }
   if (!Array.isArray(out.fetch)) die(2, '"fetch" must be a list of URLs')
@@ -390,6 +397,12 @@ async function main() {
 
     phase('fetched')
     if (spec.wait_ms > 0) await page.waitForTimeout(spec.wait_ms)
+    if (spec.wait_for_intake) {
+      const deadline = Date.now() + spec.intake_wait_ms
+      while (Date.now() < deadline && !out.intake_requests.some((r) => r.track === spec.wait_for_intake)) {
+        await page.waitForTimeout(50)
+      }
+    }
 
     phase('waited')
     // 4. What the first page looks like now.
