@@ -50,17 +50,23 @@ char* write_str_header(char* at, std::size_t n) {
   return at + text.size();
 }
 
-// Non-ASCII text: client bytes may be invalid UTF-8 (see utf8.hpp).
+// Client bytes may be invalid UTF-8 (see utf8.hpp): valid text is written as
+// it is, invalid bytes become U+FFFD, three bytes each.
 [[gnu::noinline]] char* write_non_ascii_str(char* at, std::string_view text) {
   const std::size_t n = repaired_utf8_size(text);
   if (n == text.size()) return write_long_str(at, text);  // valid as it is
   return write_repaired_utf8(write_str_header(at, n), text);
 }
 
+// Writes one span through a plain pointer into room reserved beforehand. The
+// first pass reserves the bytes as they are (nothing to scan for); a string
+// whose repair would need more room marks the pass failed, and encode_span
+// writes the span again with room for every repair (rare: a client's bytes).
 class Cursor {
  public:
-  explicit Cursor(char* at) : at_(at) {}
+  Cursor(char* at, bool room_for_repairs) : at_(at), room_for_repairs_(room_for_repairs) {}
   char* position() const { return at_; }
+  bool needs_repair_room() const { return needs_repair_room_; }
 
   template <std::size_t N>
   void key(const Key<N>& k) {
@@ -83,18 +89,34 @@ class Cursor {
     }
   }
   void str(std::string_view text) {
-    if (!is_ascii(text)) [[unlikely]] {
+    if (text.size() < 32) [[likely]] {  // fixstr: nearly every string of a span
+      *at_ = static_cast<char>(0xa0 | text.size());
+      if (copy_short_ascii(at_ + 1, text)) [[likely]] {
+        at_ += 1 + text.size();
+        return;
+      }
+    } else if (is_ascii(text)) {
+      at_ = write_long_str(at_, text);
+      return;
+    }
+    non_ascii(text);
+  }
+
+ private:
+  [[gnu::noinline]] void non_ascii(std::string_view text) {
+    if (room_for_repairs_) {
       at_ = write_non_ascii_str(at_, text);
-    } else if (text.size() < 32) {  // fixstr: nearly every string of a span
-      byte(0xa0 | static_cast<unsigned>(text.size()));
-      at_ = copy_short(at_, text);
+    } else if (repaired_utf8_size(text) == text.size()) {
+      at_ = write_long_str(at_, text);  // valid UTF-8 fits the room of its bytes
     } else {
+      needs_repair_room_ = true;  // this pass is thrown away
       at_ = write_long_str(at_, text);
     }
   }
 
- private:
   char* at_;
+  bool room_for_repairs_;
+  bool needs_repair_room_ = false;
 };
 
 constexpr Key k_service("service");
@@ -113,29 +135,27 @@ constexpr Key k_metrics("metrics");
 // Largest msgpack string header.
 constexpr std::size_t str_overhead = 5;
 
-// Room for a string: repairing invalid UTF-8 turns a byte into three.
-std::size_t str_size(std::string_view text) { return is_ascii(text) ? text.size() : 3 * text.size(); }
+// Room for a string written as it is, or repaired (a byte can become three).
+template <bool RoomForRepairs>
+std::size_t str_size(std::string_view text) {
+  if constexpr (RoomForRepairs) return is_ascii(text) ? text.size() : 3 * text.size();
+  return text.size();
+}
 
+template <bool RoomForRepairs>
 std::size_t size_bound(const SpanRecord& span, std::string_view resource) {
+  constexpr auto str_room = [](std::string_view text) { return str_size<RoomForRepairs>(text) + str_overhead; };
   std::size_t size = 1 + k_service.size + k_name.size + k_resource.size + k_type.size + k_trace_id.size +
                      k_span_id.size + k_parent_id.size + k_start.size + k_duration.size + k_error.size +
                      k_meta.size + k_metrics.size;
   size += 3 * 9 + 2 * 9 + 1 + 2 * 5;  // ids, times, error, two map headers
-  size += str_size(span.service) + str_size(span.name) + str_size(resource) + str_size(span.type) +
-          4 * str_overhead;
-  for (const Meta& entry : span.meta) size += str_size(entry.key) + str_size(entry.value) + 2 * str_overhead;
-  for (const Metric& entry : span.metrics) size += str_size(entry.key) + str_overhead + 9;
+  size += str_room(span.service) + str_room(span.name) + str_room(resource) + str_room(span.type);
+  for (const Meta& entry : span.meta) size += str_room(entry.key) + str_room(entry.value);
+  for (const Metric& entry : span.metrics) size += str_room(entry.key) + 9;
   return size;
 }
 
-}  // namespace
-
-void encode_span(std::string& out, const SpanRecord& span) {
-  const std::string_view resource = span.resource.empty() ? span.name : span.resource;
-  const std::size_t start = out.size();
-  out.resize(start + size_bound(span, resource));
-  Cursor c(out.data() + start);
-
+void write_span(Cursor& c, const SpanRecord& span, std::string_view resource) {
   c.byte(0x8c);  // a map of the 12 fields
   c.key(k_service);
   c.str(span.service);
@@ -175,7 +195,28 @@ void encode_span(std::string& out, const SpanRecord& span) {
     c.byte(0xcb);  // float64: the agent rejects float32
     c.be64(std::bit_cast<std::uint64_t>(entry.value));
   }
-  out.resize(static_cast<std::size_t>(c.position() - out.data()));
+}
+
+// One pass with the room the bytes need as they are, or two when a string
+// needs repairs. Returns the end of the span, or 0 when the pass needs the
+// room for repairs.
+template <bool RoomForRepairs>
+std::size_t write_span_at(std::string& out, std::size_t start, const SpanRecord& span, std::string_view resource) {
+  out.resize(start + size_bound<RoomForRepairs>(span, resource));
+  Cursor c(out.data() + start, RoomForRepairs);
+  write_span(c, span, resource);
+  if (c.needs_repair_room()) return 0;
+  return static_cast<std::size_t>(c.position() - out.data());
+}
+
+}  // namespace
+
+void encode_span(std::string& out, const SpanRecord& span) {
+  const std::string_view resource = span.resource.empty() ? span.name : span.resource;
+  const std::size_t start = out.size();
+  std::size_t end = write_span_at<false>(out, start, span, resource);
+  if (end == 0) [[unlikely]] end = write_span_at<true>(out, start, span, resource);
+  out.resize(end);
 }
 
 void encode_trace(std::string& out, std::span<const SpanRecord> spans) {

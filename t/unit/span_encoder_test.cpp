@@ -140,3 +140,28 @@ TEST(SpanEncoder, InvalidUtf8BecomesReplacementCharactersAndValidTextStays) {
                                "b\xef\xbf\xbd\xc3\xa9";
   EXPECT_NE(out.find(key("http.useragent") + repaired), std::string::npos);
 }
+
+TEST(SpanEncoder, EveryStringLengthWithAnInvalidByteAnywhereIsRepairedInPlace) {
+  // The encoder reserves room for the bytes as they are and starts again with
+  // room for repairs when a string needs them: the result must not depend on
+  // the string's length or where the bad byte is, and the span must stay whole.
+  for (std::size_t n = 1; n <= 70; ++n) {
+    for (std::size_t at = 0; at < n; ++at) {
+      std::string value(n, 'v');
+      value[at] = '\xff';
+      const Meta meta[] = {{"before", "ok"}, {"http.url", value}, {"after", "ok"}};
+      SpanRecord span;
+      span.meta = meta;
+      std::string out = "prefix";
+      encode_span(out, span);
+      std::string repaired = value;
+      repaired.replace(at, 1, "\xef\xbf\xbd");
+      const std::size_t m = repaired.size();
+      const std::string header = m < 32 ? bytes({0xa0 | static_cast<int>(m)}) : bytes({0xd9, static_cast<int>(m)});
+      const std::string expected = key("meta") + bytes({0x83}) + key("before") + key("ok") + key("http.url") +
+                                   header + repaired + key("after") + key("ok") + key("metrics") + bytes({0x80});
+      ASSERT_EQ(out.substr(0, 6), "prefix");
+      ASSERT_TRUE(out.ends_with(expected)) << n << " at " << at;
+    }
+  }
+}
