@@ -175,3 +175,34 @@ def test_baggage_is_forwarded(nginx, agent, upstream):
     forwarded = values(seen, "baggage")
     assert len(forwarded) == 1
     assert set(forwarded[0].split(",")) == {"user.id=amy", "session=abc%20def"}
+
+
+def test_headers_are_written_only_in_servers_that_can_forward(nginx, agent, upstream):
+    """A server none of whose locations has a content handler (proxy_pass and
+    the like) can never pass the request on, even through an internal redirect
+    or a subrequest: nginx does not write the propagation headers there. A
+    server with one location that can forward writes them for every request,
+    since any request may reach that location."""
+    show = 'return 200 "[$http_x_datadog_trace_id][$http_traceparent][$datadog_trace_id_64bits_base10]";'
+    server = nginx(f"""
+    datadog_agent_url {agent.url};
+    datadog_flush_interval 100ms;
+    server {{
+        listen 127.0.0.1:@PORT@;
+        location / {{ {show} }}
+        location /static/ {{ root /var/empty; }}
+    }}
+    server {{
+        listen 127.0.0.1:@PORT2@;
+        location / {{ {show} }}
+        location @backend {{ proxy_pass http://@UPSTREAM@; }}
+    }}""", values={"UPSTREAM": upstream.address})
+    bare = client.get(server.port, "/").text
+    forwarding = client.get(server.port2, "/").text
+    spans = agent.wait_for_spans(2)
+    # Both requests are traced...
+    bare_id, forwarding_id = (int(text.rsplit("[", 1)[1].rstrip("]")) for text in (bare, forwarding))
+    assert sorted(s["trace_id"] for s in spans) == sorted([bare_id, forwarding_id])
+    # ...but only the server that can forward carries the headers.
+    assert bare == f"[][][{bare_id}]"
+    assert forwarding.startswith(f"[{forwarding_id}][00-")

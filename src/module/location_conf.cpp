@@ -8,6 +8,7 @@
 
 #include "module/rum_directives.hpp"
 #include "module/sample_rate_directive.hpp"
+#include "module/server_conf.hpp"
 #include "module/span_tags.hpp"
 #include "module/str_view.hpp"
 
@@ -57,6 +58,7 @@ char* set_tracing_by_old_directive(ngx_conf_t* cf, ngx_command_t* cmd, void* con
 char* merge_location_conf(ngx_conf_t* cf, void* parent_ptr, void* child_ptr) noexcept {
   const auto* parent = static_cast<LocationConf*>(parent_ptr);
   auto* child = static_cast<LocationConf*>(child_ptr);
+  note_content_handler(cf);
   // On by default, as in DataDog's nginx-datadog: loading the module traces
   // every request unless told otherwise.
   ngx_conf_merge_value(child->tracing, parent->tracing, tracing_enabled_by_environment() ? 1 : 0);

@@ -5,6 +5,7 @@
 #include "module/nginx.hpp"
 #include "module/rum_directives.hpp"
 #include "module/sample_rate_directive.hpp"
+#include "module/server_conf.hpp"
 #include "module/span_tags.hpp"
 #include "module/status.hpp"
 #include "module/subrequest_spans.hpp"
@@ -95,7 +96,7 @@ ngx_http_module_t datadog_module_ctx = {
     postconfiguration,                      // postconfiguration
     datadog::module::create_main_conf,      // create main configuration
     datadog::module::init_main_conf,        // init main configuration
-    nullptr,                                // create server configuration
+    datadog::module::create_server_conf,    // create server configuration
     nullptr,                                // merge server configuration
     datadog::module::create_location_conf,  // create location configuration
     datadog::module::merge_location_conf,   // merge location configuration

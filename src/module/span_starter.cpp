@@ -11,6 +11,7 @@
 #include "module/pool_resource.hpp"
 #include "module/request_headers.hpp"
 #include "module/sample_rate_directive.hpp"
+#include "module/server_conf.hpp"
 #include "module/span_names.hpp"
 #include "module/str_view.hpp"
 #include "module/worker.hpp"
@@ -141,7 +142,8 @@ void start(ngx_http_request_t* r, RequestContext& ctx, Worker& worker, Propagati
   }
 
   ctx.extracted = extracted;
-  if (propagation == Propagation::skip) return;
+  // Nothing to forward to in this server: the headers would never be read.
+  if (propagation == Propagation::skip || !server_may_forward(r)) return;
   inject_headers(r, ctx, main);
 }
 

@@ -83,4 +83,6 @@ char* set_status_handler(ngx_conf_t* cf, ngx_command_t*, void*) noexcept {
   return NGX_CONF_OK;
 }
 
+bool is_status_handler(ngx_http_handler_pt handler) noexcept { return handler == serve_status; }
+
 }  // namespace datadog::module

@@ -13,5 +13,7 @@ ngx_int_t add_status_zone(ngx_conf_t* cf) noexcept;
 agent::StatusBoard* status_board(ngx_cycle_t* cycle) noexcept;
 
 char* set_status_handler(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
+// True for the content handler that datadog_status installs.
+bool is_status_handler(ngx_http_handler_pt handler) noexcept;
 
 }  // namespace datadog::module
