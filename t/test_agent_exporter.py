@@ -271,4 +271,7 @@ def test_outage_memory_stays_under_the_cap_and_every_span_is_accounted_for(nginx
     assert numbers["spans_created"] == n + 1
     assert numbers["traces_dropped_by_reason"]["buffer_full"] > 0
     assert numbers["traces_sent"] + numbers["traces_dropped"] == n + 1
-    assert len(agent.spans()) == numbers["traces_sent"]
+    # Distinct spans: a 1 MB payload can take the strict test agent longer to
+    # check than datadog_agent_timeout, and the worker then sends it again
+    # (at least once, by design), so a span may arrive twice.
+    assert len({s["span_id"] for s in agent.spans()}) == numbers["traces_sent"]
