@@ -25,7 +25,8 @@ void note_content_handler(ngx_conf_t* cf) noexcept {
 }
 
 bool server_may_forward(ngx_http_request_t* r) noexcept {
-  const auto* server = static_cast<const ServerConf*>(ngx_http_get_module_srv_conf(r, ngx_http_datadog_module));
+  const auto* server =
+      static_cast<const ServerConf*>(ngx_http_get_module_srv_conf(r, ngx_http_datadog_module));
   return server == nullptr || server->may_forward;
 }
 

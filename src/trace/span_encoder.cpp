@@ -144,7 +144,9 @@ std::size_t str_size(std::string_view text) {
 
 template <bool RoomForRepairs>
 std::size_t size_bound(const SpanRecord& span, std::string_view resource) {
-  constexpr auto str_room = [](std::string_view text) { return str_size<RoomForRepairs>(text) + str_overhead; };
+  constexpr auto str_room = [](std::string_view text) {
+    return str_size<RoomForRepairs>(text) + str_overhead;
+  };
   std::size_t size = 1 + k_service.size + k_name.size + k_resource.size + k_type.size + k_trace_id.size +
                      k_span_id.size + k_parent_id.size + k_start.size + k_duration.size + k_error.size +
                      k_meta.size + k_metrics.size;
@@ -201,7 +203,8 @@ void write_span(Cursor& c, const SpanRecord& span, std::string_view resource) {
 // needs repairs. Returns the end of the span, or 0 when the pass needs the
 // room for repairs.
 template <bool RoomForRepairs>
-std::size_t write_span_at(std::string& out, std::size_t start, const SpanRecord& span, std::string_view resource) {
+std::size_t write_span_at(std::string& out, std::size_t start, const SpanRecord& span,
+                          std::string_view resource) {
   out.resize(start + size_bound<RoomForRepairs>(span, resource));
   Cursor c(out.data() + start, RoomForRepairs);
   write_span(c, span, resource);
@@ -215,7 +218,8 @@ void encode_span(std::string& out, const SpanRecord& span) {
   const std::string_view resource = span.resource.empty() ? span.name : span.resource;
   const std::size_t start = out.size();
   std::size_t end = write_span_at<false>(out, start, span, resource);
-  if (end == 0) [[unlikely]] end = write_span_at<true>(out, start, span, resource);
+  if (end == 0) [[unlikely]]
+    end = write_span_at<true>(out, start, span, resource);
   out.resize(end);
 }
 

@@ -157,9 +157,11 @@ TEST(SpanEncoder, EveryStringLengthWithAnInvalidByteAnywhereIsRepairedInPlace) {
       std::string repaired = value;
       repaired.replace(at, 1, "\xef\xbf\xbd");
       const std::size_t m = repaired.size();
-      const std::string header = m < 32 ? bytes({0xa0 | static_cast<int>(m)}) : bytes({0xd9, static_cast<int>(m)});
+      const std::string header =
+          m < 32 ? bytes({0xa0 | static_cast<int>(m)}) : bytes({0xd9, static_cast<int>(m)});
       const std::string expected = key("meta") + bytes({0x83}) + key("before") + key("ok") + key("http.url") +
-                                   header + repaired + key("after") + key("ok") + key("metrics") + bytes({0x80});
+                                   header + repaired + key("after") + key("ok") + key("metrics") +
+                                   bytes({0x80});
       ASSERT_EQ(out.substr(0, 6), "prefix");
       ASSERT_TRUE(out.ends_with(expected)) << n << " at " << at;
     }
