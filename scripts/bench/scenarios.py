@@ -362,10 +362,10 @@ def new_prefix(label):
     return tempfile.mkdtemp(prefix=f"nginx-bench-{label}-")
 
 
-def start_upstream():
+def start_upstream(main=""):
     """The shared upstream for proxy scenarios: plain nginx, no module, 1 worker."""
     up = Nginx(UPSTREAM_HTTP, module=False, workers=1, error_log_level="error",
-               prefix=new_prefix("upstream"))
+               prefix=new_prefix("upstream"), main=main)
     up.start()
     return up
 
@@ -389,7 +389,7 @@ def http_body(scenario, variant=None, extra=""):
     return body
 
 
-def make_server(scenario, variant, *, extra="", upstream_port=None, workers=1):
+def make_server(scenario, variant, *, extra="", upstream_port=None, workers=1, main=""):
     """An (unstarted) Nginx for one variant of a scenario, files set up."""
     values = {}
     if scenario.upstream and upstream_port is None:
@@ -397,7 +397,7 @@ def make_server(scenario, variant, *, extra="", upstream_port=None, workers=1):
     if upstream_port is not None:
         values["UPSTREAM_PORT"] = upstream_port
     server = Nginx(http_body(scenario, variant, extra), module=variant.module, workers=workers,
-                   values=values, error_log_level="error",
+                   values=values, error_log_level="error", main=main,
                    prefix=new_prefix(f"{scenario.name}-{variant.label}"))
     if scenario.setup:
         scenario.setup(server.prefix)
