@@ -206,3 +206,14 @@ def test_headers_are_written_only_in_servers_that_can_forward(nginx, agent, upst
     # ...but only the server that can forward carries the headers.
     assert bare == f"[][][{bare_id}]"
     assert forwarding.startswith(f"[{forwarding_id}][00-")
+
+
+def test_proxy_set_header_of_a_propagation_header_replaces_the_injected_one(nginx, agent, upstream):
+    """The injected headers carry nginx's hash of their names, as parsed ones
+    do: proxy_set_header of the same name replaces the value rather than
+    sending a second header."""
+    server = nginx(proxied(agent, location_extra='proxy_set_header traceparent "chosen-by-config";'),
+                   values={"UPSTREAM": upstream.address})
+    seen = echo(server)
+    assert values(seen, "traceparent") == ["chosen-by-config"]
+    assert len(values(seen, "x-datadog-trace-id")) == 1

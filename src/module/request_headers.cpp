@@ -4,6 +4,8 @@
 #include "module/request_headers.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <iterator>
 
 #include "module/str_view.hpp"
 
@@ -23,22 +25,23 @@ std::string_view lowercase_key(const ngx_table_elt_t& header) {
 }
 
 // The names injected are a handful of static strings: their hashes are
-// remembered by address instead of being computed for every request.
+// remembered by address instead of being computed for every request, in a
+// direct-mapped table (two names that share a slot only cost a recomputation).
+// The address and the length identify the text: a header's key points at the
+// name itself, so RequestHeaderWriter::set takes static names only.
 ngx_uint_t header_hash(std::string_view name) {
-  // The text is compared too, so a name that is not static stays correct.
   struct Entry {
-    std::string_view name;
+    const char* data;
+    std::size_t size;
     ngx_uint_t hash;
   };
-  static Entry cache[32];
-  static std::size_t used = 0;
-  for (std::size_t i = 0; i < used; ++i) {
-    if (cache[i].name.data() == name.data() && cache[i].name == name) return cache[i].hash;
+  static Entry cache[64];
+  Entry& entry = cache[(reinterpret_cast<std::uintptr_t>(name.data()) >> 2) % std::size(cache)];
+  if (entry.data != name.data() || entry.size != name.size()) {
+    entry = Entry{name.data(), name.size(),
+                  ngx_hash_key(reinterpret_cast<u_char*>(const_cast<char*>(name.data())), name.size())};
   }
-  const ngx_uint_t hash =
-      ngx_hash_key(reinterpret_cast<u_char*>(const_cast<char*>(name.data())), name.size());
-  if (used < std::size(cache)) cache[used++] = Entry{name, hash};
-  return hash;
+  return entry.hash;
 }
 
 }  // namespace
@@ -85,7 +88,11 @@ PropagationHeaderNames PropagationHeaderNames::of(const trace::PropagationStyles
   PropagationHeaderNames set;
   for (const trace::PropagationStyle style : styles) {
     for (const std::string_view name : trace::propagation_header_names(style)) {
-      if (!set.contains(name) && set.count_ < set.names_.size()) set.names_[set.count_++] = name;
+      if (!set.contains(name) && set.count_ < set.names_.size()) {
+        set.hashes_[set.count_] =
+            ngx_hash_key(reinterpret_cast<u_char*>(const_cast<char*>(name.data())), name.size());
+        set.names_[set.count_++] = name;
+      }
     }
   }
   return set;
@@ -98,12 +105,22 @@ bool PropagationHeaderNames::contains(std::string_view lowercase_name) const noe
   return false;
 }
 
+bool PropagationHeaderNames::contains(std::string_view lowercase_name, ngx_uint_t hash) const noexcept {
+  // A hash of 0 marks a header another module set aside: compared by name,
+  // as before, since an upstream module may still forward it.
+  if (hash == 0) return contains(lowercase_name);
+  for (std::size_t i = 0; i < count_; ++i) {
+    if (hashes_[i] == hash && names_[i] == lowercase_name) return true;
+  }
+  return false;
+}
+
 ngx_int_t remove_propagation_headers(ngx_http_request_t* r, const PropagationHeaderNames& names) noexcept {
   ngx_uint_t total = 0;
   ngx_uint_t matching = 0;
   for_each_header(r->headers_in.headers, [&](const ngx_table_elt_t& header) {
     ++total;
-    if (names.contains(lowercase_key(header))) ++matching;
+    if (names.contains(lowercase_key(header), header.hash)) ++matching;
   });
   if (matching == 0) return NGX_OK;
   // The list points at its own first part (`last`), so the new one is built in
@@ -114,7 +131,7 @@ ngx_int_t remove_propagation_headers(ngx_http_request_t* r, const PropagationHea
     return NGX_ERROR;
   bool failed = false;
   for_each_header(old, [&](const ngx_table_elt_t& header) {
-    if (failed || names.contains(lowercase_key(header))) return;
+    if (failed || names.contains(lowercase_key(header), header.hash)) return;
     auto* copy = static_cast<ngx_table_elt_t*>(ngx_list_push(&headers));
     if (copy == nullptr) {
       failed = true;

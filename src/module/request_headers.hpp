@@ -42,9 +42,13 @@ class PropagationHeaderNames {
  public:
   static PropagationHeaderNames of(const trace::PropagationStyles& styles) noexcept;
   bool contains(std::string_view lowercase_name) const noexcept;
+  // The same for a request header: nginx's hash of its lowercase name (what
+  // it stores in ngx_table_elt_t.hash) rules out nearly every name at once.
+  bool contains(std::string_view lowercase_name, ngx_uint_t hash) const noexcept;
 
  private:
   std::array<std::string_view, 32> names_{};
+  std::array<ngx_uint_t, 32> hashes_{};
   std::size_t count_ = 0;
 };
 

@@ -69,8 +69,9 @@ class HeaderReader {
 
 class HeaderWriter {
  public:
-  // Sets the header, replacing any value it has. `value` lives as long as the
-  // memory resource passed to inject().
+  // Sets the header, replacing any value it has. `lowercase_name` is static
+  // text (a literal); `value` lives as long as the memory resource passed to
+  // inject().
   virtual void set(std::string_view lowercase_name, std::string_view value) = 0;
 
  protected:
