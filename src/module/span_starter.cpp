@@ -101,6 +101,9 @@ void start(ngx_http_request_t* r, RequestContext& ctx, Worker& worker, Propagati
   auto* memory = pool_new<PoolResource>(r->pool, r->pool);
   ctx.memory = memory;
   ctx.trace_tags = pool_new<TagList>(r->pool, memory);
+  // Every trace gets _dd.p.dm, most only that: room for it and a few
+  // propagated tags, in one step.
+  ctx.trace_tags->reserve(4);
   ctx.span_tags = pool_new<TagList>(r->pool, memory);
 
   trace::ExtractedContext* extracted = nullptr;
