@@ -46,6 +46,7 @@ def test_request_span_carries_nginx_fields_and_tags(nginx, agent):
     meta = span["meta"]
     assert meta["component"] == "nginx"
     assert meta["span.kind"] == "server"
+    assert meta["language"] == "cpp"
     assert meta["http.method"] == "GET"
     assert meta["http.url"] == "http://example.test/hello?user=1"
     assert meta["http.host"] == "example.test"

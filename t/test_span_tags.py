@@ -45,6 +45,24 @@ def test_datadog_tag_replaces_a_built_in_tag_instead_of_duplicating_it(nginx, ag
     assert agent.wait_for_spans(1)[0]["meta"]["http.method"] == "custom"
 
 
+def test_datadog_tag_and_dd_tags_replace_the_fixed_tags_instead_of_duplicating_them(nginx, agent):
+    """component, span.kind and language go out pre-encoded unless a user tag
+    may name one of them: the strict agent fails the test on a key twice."""
+    server = nginx(http(agent, """
+        server { listen 127.0.0.1:@PORT@;
+                 location / { datadog_tag component edge-proxy; return 200; }
+                 location /plain { return 200; } }"""),
+                   env={"DD_TAGS": "language:c,span.kind:client"})
+    client.get(server.port, "/")
+    client.get(server.port, "/plain")
+    by_location = {s["meta"]["nginx.location"]: s["meta"] for s in agent.wait_for_spans(2)}
+    assert by_location["/"]["component"] == "edge-proxy"
+    # DD_TAGS fill only keys nothing else sets: the module's own stay.
+    for meta in by_location.values():
+        assert (meta["span.kind"], meta["language"]) == ("server", "cpp")
+    assert by_location["/plain"]["component"] == "nginx"
+
+
 def test_dd_tags_fill_keys_nothing_else_sets(nginx, agent):
     server = nginx(http(agent, """
         server { listen 127.0.0.1:@PORT@; location / { datadog_tag team from-directive; return 200; } }"""),

@@ -67,6 +67,16 @@ std::string_view upstream_address(ngx_http_request_t* r) noexcept {
   return peer != nullptr ? to_string_view(*peer) : std::string_view{};
 }
 
+// component:nginx, span.kind:server, language:cpp as msgpack (fixstr
+// headers 0xa0 | length): what finish_request_span would otherwise encode
+// string by string for every request.
+constexpr std::string_view request_span_fixed_meta(
+    "\xa9"
+    "component\xa5nginx"
+    "\xa9span.kind\xa6server"
+    "\xa8language\xa3"
+    "cpp");
+
 constexpr std::size_t child_tag_count = 4;
 
 // The record of a child span (a location or a subrequest); its tags go to
@@ -128,9 +138,14 @@ void finish_request_span(ngx_http_request_t* r, RequestContext& ctx) noexcept {
   auto add = [&](std::string_view key, std::string_view value) {
     if (n < capacity) meta[n++] = Meta{key, value};
   };
-  add("component", "nginx");
-  add("span.kind", "server");
-  add("language", "cpp");
+  // The three tags every request span has, pre-encoded, unless a datadog_tag
+  // or DD_TAGS entry may replace one (the meta map must not repeat a key).
+  const bool fixed_tags = conf->tags == nullptr && main.environment_tags == nullptr;
+  if (!fixed_tags) {
+    add("component", "nginx");
+    add("span.kind", "server");
+    add("language", "cpp");
+  }
   if (conf->environment.len != 0) add("env", to_string_view(conf->environment));
   if (conf->version.len != 0) add("version", to_string_view(conf->version));
   add("http.method", method);
@@ -219,6 +234,10 @@ void finish_request_span(ngx_http_request_t* r, RequestContext& ctx) noexcept {
   const std::int64_t now = monotonic_ns();
   span.duration_ns = now - ctx.start_monotonic_ns;
   span.error = error;
+  if (fixed_tags) {
+    span.fixed_meta = request_span_fixed_meta;
+    span.fixed_meta_count = 3;
+  }
   span.meta = std::span<const Meta>(meta, n);
   span.metrics = std::span<const Metric>(metrics.data(), m);
   if (ctx.location_span_count == 0 && ctx.subrequest_span_count == 0) {

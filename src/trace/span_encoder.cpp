@@ -79,6 +79,11 @@ class Cursor {
     std::memcpy(at_, &value, 8);
     at_ += 8;
   }
+  void raw(std::string_view bytes) {
+    if (bytes.empty()) return;  // memcpy from a null pointer is undefined, even for 0 bytes
+    std::memcpy(at_, bytes.data(), bytes.size());
+    at_ += bytes.size();
+  }
   void map_header(std::size_t count) {
     if (count < 16) {
       byte(0x80 | static_cast<unsigned>(count));
@@ -152,6 +157,7 @@ std::size_t size_bound(const SpanRecord& span, std::string_view resource) {
                      k_meta.size + k_metrics.size;
   size += 3 * 9 + 2 * 9 + 1 + 2 * 5;  // ids, times, error, two map headers
   size += str_room(span.service) + str_room(span.name) + str_room(resource) + str_room(span.type);
+  size += span.fixed_meta.size();
   for (const Meta& entry : span.meta) size += str_room(entry.key) + str_room(entry.value);
   for (const Metric& entry : span.metrics) size += str_room(entry.key) + 9;
   return size;
@@ -185,7 +191,8 @@ void write_span(Cursor& c, const SpanRecord& span, std::string_view resource) {
   c.key(k_error);
   c.byte(span.error ? 1 : 0);  // positive fixint
   c.key(k_meta);
-  c.map_header(span.meta.size());
+  c.map_header(span.fixed_meta_count + span.meta.size());
+  c.raw(span.fixed_meta);
   for (const Meta& entry : span.meta) {
     c.str(entry.key);
     c.str(entry.value);

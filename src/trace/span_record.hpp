@@ -31,6 +31,11 @@ struct SpanRecord {
   std::int64_t start_ns = 0;  // since the Unix epoch
   std::int64_t duration_ns = 0;
   bool error = false;
+  // Meta entries known when the code is compiled, already msgpack-encoded
+  // (key and value strings, `fixed_meta_count` pairs): written first, copied
+  // as one block.
+  std::string_view fixed_meta;
+  std::size_t fixed_meta_count = 0;
   std::span<const Meta> meta;
   std::span<const Metric> metrics;
 };

@@ -167,3 +167,17 @@ TEST(SpanEncoder, EveryStringLengthWithAnInvalidByteAnywhereIsRepairedInPlace) {
     }
   }
 }
+
+TEST(SpanEncoder, FixedMetaComesFirstAndCountsInTheMapHeader) {
+  const std::string fixed = key("component") + key("nginx") + key("span.kind") + key("server");
+  const Meta meta[] = {{"http.method", "GET"}};
+  SpanRecord span;
+  span.fixed_meta = fixed;
+  span.fixed_meta_count = 2;
+  span.meta = meta;
+  std::string out;
+  encode_span(out, span);
+  const std::string expected =
+      key("meta") + bytes({0x83}) + fixed + key("http.method") + key("GET") + key("metrics") + bytes({0x80});
+  EXPECT_TRUE(out.ends_with(expected));
+}
