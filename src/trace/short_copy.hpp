@@ -9,51 +9,10 @@
 
 namespace datadog::trace {
 
-// Copies `text` to `out` and returns the end of the copy. Up to 32 bytes take
-// two overlapping loads and stores of one fixed width (a fixed-size memcpy
-// compiles to a plain move); longer text goes to memcpy.
-inline char* copy_short(char* out, std::string_view text) {
-  const char* from = text.data();
-  const std::size_t n = text.size();
-  if (n > 32) {
-    std::memcpy(out, from, n);
-  } else if (n >= 16) {
-    char head[16];
-    char tail[16];
-    std::memcpy(head, from, 16);
-    std::memcpy(tail, from + n - 16, 16);
-    std::memcpy(out, head, 16);
-    std::memcpy(out + n - 16, tail, 16);
-  } else if (n >= 8) {
-    std::uint64_t head;
-    std::uint64_t tail;
-    std::memcpy(&head, from, 8);
-    std::memcpy(&tail, from + n - 8, 8);
-    std::memcpy(out, &head, 8);
-    std::memcpy(out + n - 8, &tail, 8);
-  } else if (n >= 4) {
-    std::uint32_t head;
-    std::uint32_t tail;
-    std::memcpy(&head, from, 4);
-    std::memcpy(&tail, from + n - 4, 4);
-    std::memcpy(out, &head, 4);
-    std::memcpy(out + n - 4, &tail, 4);
-  } else if (n >= 2) {
-    std::uint16_t head;
-    std::uint16_t tail;
-    std::memcpy(&head, from, 2);
-    std::memcpy(&tail, from + n - 2, 2);
-    std::memcpy(out, &head, 2);
-    std::memcpy(out + n - 2, &tail, 2);
-  } else if (n == 1) {
-    *out = *from;
-  }
-  return out + n;
-}
-
-// Copies `text`, shorter than 32 bytes, to `out` as copy_short does, and tells
-// whether every byte was ASCII, from the same loads: the span encoder's check
-// for UTF-8 that needs repair then costs two ORs instead of a second pass.
+// Copies `text`, at most 32 bytes, to `out` and tells whether every byte was
+// ASCII. Two overlapping loads and stores of one fixed width (a fixed-size
+// memcpy compiles to a plain move) serve the copy and the check: the span
+// encoder's test for UTF-8 that needs repair costs a few ORs, not a pass.
 inline bool copy_short_ascii(char* out, std::string_view text) {
   const char* from = text.data();
   const std::size_t n = text.size();
@@ -96,6 +55,18 @@ inline bool copy_short_ascii(char* out, std::string_view text) {
     bits = 0;
   }
   return (bits & 0x8080808080808080ULL) == 0;
+}
+
+// Copies `text` to `out` and returns the end of the copy: short text as
+// copy_short_ascii does (the unused check compiles away), longer text with
+// memcpy.
+inline char* copy_short(char* out, std::string_view text) {
+  if (text.size() > 32) {
+    std::memcpy(out, text.data(), text.size());
+  } else {
+    copy_short_ascii(out, text);
+  }
+  return out + text.size();
 }
 
 }  // namespace datadog::trace
