@@ -130,8 +130,10 @@ void AgentExporter::capture_error(ngx_log_t* log, ngx_uint_t, u_char* buf, size_
 void AgentExporter::publish_status() noexcept {
   if (status_ == nullptr) return;
   const auto& link = session_.link();
-  const std::string_view address =
-      link.preferred_address() < addresses_.size() ? addresses_[link.preferred_address()].name : "";
+  // Not a conditional expression: with a std::string on one side and "" on
+  // the other it makes a temporary string, and the view would outlive it.
+  std::string_view address;
+  if (link.preferred_address() < addresses_.size()) address = addresses_[link.preferred_address()].name;
   agent::publish(*status_, link.counters(), link.state(), address);
 }
 
