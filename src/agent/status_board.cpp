@@ -44,7 +44,7 @@ void reset(StatusSlot& slot) {
 
 void copy_text(char* to, std::size_t size, std::string_view text) {
   const std::size_t n = std::min(text.size(), size - 1);
-  std::memcpy(to, text.data(), n);
+  if (n != 0) std::memcpy(to, text.data(), n);  // an empty view's data() may be null
   to[n] = '\0';
 }
 

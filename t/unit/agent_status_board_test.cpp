@@ -80,3 +80,16 @@ TEST(AgentStatusBoard, MoreDeadWorkersThanSlotsNeverFillTheBoard) {
   }
   EXPECT_EQ(nlohmann::json::parse(board->to_json())["workers"].size(), 1u);
 }
+
+TEST(AgentStatusBoard, EmptyAddressAndErrorArePublishedAsEmptyText) {
+  // A worker with no address yet publishes a default (null-data) view; under
+  // UBSan, copying it with memcpy would be reported (undefined even for 0 bytes).
+  auto board = std::make_unique<StatusBoard>();
+  StatusSlot* slot = board->claim(300);
+  ASSERT_NE(slot, nullptr);
+  publish(*slot, AgentCounters{}, LinkState::unknown, std::string_view{});
+  const auto status = nlohmann::json::parse(board->to_json());
+  ASSERT_EQ(status["workers"].size(), 1u);
+  EXPECT_EQ(status["workers"][0]["agent_address"], "");
+  EXPECT_EQ(status["workers"][0]["last_error"], "");
+}
