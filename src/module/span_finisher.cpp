@@ -139,7 +139,8 @@ void finish_request_span(ngx_http_request_t* r, RequestContext& ctx) noexcept {
     if (n < capacity) meta[n++] = Meta{key, value};
   };
   // The three tags every request span has, pre-encoded, unless a datadog_tag
-  // or DD_TAGS entry may replace one (the meta map must not repeat a key).
+  // or DD_TAGS entry could name one of them (the meta map must not repeat a
+  // key, and the pre-encoded block is not searched).
   const bool fixed_tags = conf->tags == nullptr && main.environment_tags == nullptr;
   if (!fixed_tags) {
     add("component", "nginx");

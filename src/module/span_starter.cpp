@@ -101,8 +101,8 @@ void start(ngx_http_request_t* r, RequestContext& ctx, Worker& worker, Propagati
   auto* memory = pool_new<PoolResource>(r->pool, r->pool);
   ctx.memory = memory;
   ctx.trace_tags = pool_new<TagList>(r->pool, memory);
-  // Every trace gets _dd.p.dm, most only that: room for it and a few
-  // propagated tags, in one step.
+  // A trace nginx samples gets _dd.p.dm, and most carry nothing else: room
+  // for it and a few propagated tags in one step.
   ctx.trace_tags->reserve(4);
   ctx.span_tags = pool_new<TagList>(r->pool, memory);
 
