@@ -336,6 +336,10 @@ class TestAgent:
 
         self._mode = self._check_mode(mode)
         self.slow_delay = 0.01  # seconds between the bytes of a reply in "slow" mode
+        # Seconds a reply to a traces payload is held back after the whole
+        # request was read and accepted (any mode that answers): the payload
+        # is then at the agent while its sender still waits for the answer.
+        self.reply_delay = 0.0
         self._lock = threading.Lock()
         self._requests: List[Payload] = []
         self._errors: List[str] = []
@@ -777,6 +781,8 @@ class TestAgent:
         if status < 200:
             keep_alive = False  # an interim status as a final answer: nothing sane follows
         req.status = status
+        if is_traces and self.reply_delay > 0:
+            await asyncio.sleep(self.reply_delay)
         reply = _response(status, body, ctype, close=not keep_alive)
         if mode == "truncate":  # the whole head, half the body
             writer.write(reply[:len(reply) - len(body) // 2 - 1])
