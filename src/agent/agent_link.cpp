@@ -58,6 +58,8 @@ std::string_view drop_reason_name(DropReason reason) noexcept {
       return "rejected";
     case DropReason::retries_exhausted:
       return "retries_exhausted";
+    case DropReason::worker_exit:
+      return "worker_exit";
   }
   return "unknown";
 }

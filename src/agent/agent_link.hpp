@@ -60,8 +60,9 @@ enum class DropReason : std::uint8_t {
   too_large,          // one trace bigger than a payload
   rejected,           // the agent answered 400 or 413
   retries_exhausted,  // the agent kept failing on the same payload
+  worker_exit,        // still held when the worker exited: not delivered within datadog_exit_flush_timeout
 };
-inline constexpr std::size_t drop_reasons = 4;
+inline constexpr std::size_t drop_reasons = 5;
 std::string_view drop_reason_name(DropReason reason) noexcept;
 
 struct AgentCounters {

@@ -59,7 +59,8 @@ Reaction AgentSession::flush(Clock::time_point now) {
   if (phase_ != Phase::idle) {
     return with_command(Command::Kind::none);
   }
-  if (!link_.ready(now)) {
+  // At exit there is no later: a backoff would only turn into drops.
+  if (!exiting_ && !link_.ready(now)) {
     return with_command(Command::Kind::idle);
   }
   const auto payload = batch_.next_payload();
@@ -233,10 +234,41 @@ Reaction AgentSession::handle_response(Clock::time_point now) {
   phase_ = Phase::idle;
   connection_open_ = keep;
   // Drain a backlog (after an outage, or under heavy load) without waiting
-  // for the timer; a partly filled payload waits for the next tick.
-  Command next = batch_.full_payload_ready() ? flush(now).command : with_command(Command::Kind::idle).command;
+  // for the timer; a partly filled payload waits for the next tick, except at
+  // exit, where there is no next tick.
+  Command next = batch_.full_payload_ready() || exiting_ ? flush(now).command
+                                                         : with_command(Command::Kind::idle).command;
   next.close_connection = next.close_connection || !keep;
   reaction.command = next;
+  return reaction;
+}
+
+Reaction AgentSession::begin_exit(Clock::time_point now) {
+  exiting_ = true;
+  return flush(now);
+}
+
+Reaction AgentSession::end_exit() {
+  Reaction reaction = with_command(Command::Kind::idle, true);
+  const std::size_t left = batch_.buffered_traces();
+  std::string why;
+  if (phase_ == Phase::connecting) {
+    why = "still connecting to " + link_.address_name(address_);
+  } else if (phase_ == Phase::exchanging) {
+    why = "no reply yet from " + link_.address_name(address_);
+  } else {
+    why = link_.counters().last_error;
+  }
+  phase_ = Phase::idle;
+  connection_open_ = false;
+  if (left == 0) {
+    return reaction;
+  }
+  link_.traces_dropped(DropReason::worker_exit, left);
+  batch_.clear();
+  reaction.log = LogLine{LogLevel::warn, "datadog: " + std::to_string(left) +
+                                             " traces could not be delivered before the worker exited" +
+                                             (why.empty() ? std::string() : " (" + why + ")")};
   return reaction;
 }
 

@@ -29,6 +29,16 @@
 //             reply; arm a timer at `deadline` (the whole exchange)
 // Views in a send command stay valid until the next reaction that is not
 // `none`.
+//
+// At worker exit nginx's event loop no longer runs, possibly with an exchange
+// under way (a fast stop, a single-process nginx quitting, nginx closing the
+// connection at worker_shutdown_timeout). The glue then drives this same
+// session with a bounded poll loop on its socket, feeding the same events:
+//   react(session.begin_exit(now)); while (session.busy() and the exit
+//   deadline has not passed) { poll; connected/received/... as above }
+//   react(session.end_exit())
+// so the exchange under way is finished, never started over: a payload the
+// agent may already have is not sent twice.
 #pragma once
 
 #include <chrono>
@@ -100,9 +110,17 @@ class AgentSession {
   // A kept-alive connection belongs to an old address: the caller closes it.
   bool replace_addresses(std::vector<std::string> address_names);
   const TraceBatch& batch() const noexcept { return batch_; }
-  // For the final, synchronous flush at worker exit, when the event loop (and
-  // so this state machine) no longer runs.
-  TraceBatch& batch_for_exit() noexcept { return batch_; }
+
+  // The worker exits: from now on the backoff is ignored, and every delivered
+  // payload is followed at once by the next one, however small, until nothing
+  // is left or an exchange fails (nothing is retried at exit). Carries on
+  // with an exchange under way (command none), else starts one.
+  Reaction begin_exit(Clock::time_point now);
+  // The exit flush is over (the session went idle, or the exit deadline
+  // passed with an exchange still under way): what is still held is counted
+  // as dropped (DropReason::worker_exit) and logged. Command idle, closing
+  // the connection.
+  Reaction end_exit();
   const AgentLink& link() const noexcept { return link_; }
   // Replies whose rate_by_service could not be used.
   std::uint64_t bad_rate_replies() const noexcept { return bad_rate_replies_; }
@@ -129,6 +147,7 @@ class AgentSession {
   bool connection_open_ = false;
   bool connection_reused_ = false;  // the exchange runs on a kept-alive connection
   bool stale_retry_done_ = false;
+  bool exiting_ = false;
   Payload payload_;
   ServiceRates rates_;
   std::uint64_t bad_rate_replies_ = 0;

@@ -156,4 +156,14 @@ void TraceBatch::release_payload() {
   in_flight_active_ = false;
 }
 
+void TraceBatch::clear() {
+  abandon_trace();
+  release_payload();
+  for (Chunk& chunk : pending_) recycle(std::move(chunk.bytes));
+  pending_.clear();
+  pending_.push_back(Chunk{fresh_buffer(), 0});
+  buffered_bytes_ = 0;
+  buffered_traces_ = 0;
+}
+
 }  // namespace datadog::agent

@@ -63,6 +63,9 @@ class TraceBatch {
   bool payload_in_flight() const noexcept { return in_flight_active_; }
   // The payload in flight was delivered, or given up: its memory is reused.
   void release_payload();
+  // Forgets every trace held, the payload in flight included (the worker
+  // exits without delivering them).
+  void clear();
 
   // All traces held, the payload in flight included.
   std::size_t buffered_bytes() const noexcept { return buffered_bytes_; }

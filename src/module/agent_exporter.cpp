@@ -6,7 +6,6 @@
 
 #include <poll.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -180,7 +179,7 @@ void AgentExporter::after_connect_failure() noexcept {
 }
 
 void AgentExporter::resolve_again() noexcept {
-  if (conf_.agent_resolver == nullptr || resolution_ != nullptr || ngx_exiting) return;
+  if (conf_.agent_resolver == nullptr || resolution_ != nullptr || ngx_exiting || exiting_) return;
   if (resolved_once_ && ngx_current_msec - last_resolution_ < resolve_interval) return;
   resolved_once_ = true;
   last_resolution_ = ngx_current_msec;
@@ -264,16 +263,21 @@ void AgentExporter::take_addresses(std::vector<Address> found) noexcept {
 }
 
 void AgentExporter::on_deadline(ngx_event_t* event) {
-  auto* self = static_cast<AgentExporter*>(event->data);
-  if (self->connecting_) {
-    self->react(self->session_.connect_failed(agent::Failure::connect_timeout, "timed out", now()));
-    self->after_connect_failure();
+  static_cast<AgentExporter*>(event->data)->deadline_passed();
+}
+
+void AgentExporter::deadline_passed() noexcept {
+  if (connecting_) {
+    react(session_.connect_failed(agent::Failure::connect_timeout, "timed out", now()));
+    after_connect_failure();
   } else {
-    self->react(self->session_.exchange_failed(agent::Failure::response_timeout, "timed out", now()));
+    react(session_.exchange_failed(agent::Failure::response_timeout, "timed out", now()));
   }
 }
 
 void AgentExporter::set_deadline(agent::Clock::time_point deadline) noexcept {
+  exchange_deadline_ = deadline;
+  if (exiting_) return;  // flush_at_exit's poll loop watches it
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now()).count();
   ngx_add_timer(&deadline_, static_cast<ngx_msec_t>(left > 0 ? left : 1));
 }
@@ -358,6 +362,10 @@ void AgentExporter::connect_to(std::size_t address_index) noexcept {
 void AgentExporter::on_connection_event(ngx_event_t* event) {
   auto* connection = static_cast<ngx_connection_t*>(event->data);
   auto* self = static_cast<AgentExporter*>(connection->data);
+  if (connection->close) {
+    self->on_close_requested();
+    return;
+  }
   if (event->write) {
     self->on_writable();
   } else {
@@ -416,11 +424,6 @@ void AgentExporter::on_readable() noexcept {
   u_char buffer[4096];
   while (connection_ != nullptr) {
     ngx_connection_t* c = connection_;
-    if (c->close) {  // graceful exit: nginx asks idle connections to close
-      close_connection();
-      react(session_.peer_closed(now()));
-      return;
-    }
     const ssize_t n = c->recv(c, buffer, sizeof(buffer));
     if (n == NGX_AGAIN) {
       if (ngx_handle_read_event(c->read, 0) != NGX_OK) close_connection();
@@ -444,6 +447,21 @@ void AgentExporter::on_readable() noexcept {
   }
 }
 
+void AgentExporter::on_close_requested() noexcept {
+  if (!session_.busy()) {
+    // Graceful exit: nginx closes idle connections, the kept-alive one too.
+    close_connection();
+    react(session_.peer_closed(now()));
+    return;
+  }
+  // worker_shutdown_timeout: nginx closes every connection. Closing this one
+  // would lose the reply to a payload the agent may already have, and the exit
+  // flush would send it again; instead the worker may exit (the deadline timer
+  // kept it alive) and the exit flush waits for the reply. Events until then
+  // land here and are left to it.
+  if (deadline_.timer_set) ngx_del_timer(&deadline_);
+}
+
 void AgentExporter::close_connection() noexcept {
   if (connection_ != nullptr) {
     ngx_close_connection(connection_);
@@ -453,82 +471,44 @@ void AgentExporter::close_connection() noexcept {
 }
 
 void AgentExporter::flush_at_exit() noexcept {
-  // The event loop is gone: what is in flight and what is buffered are sent
-  // now, synchronously, within datadog_exit_flush_timeout.
-  close_connection();
+  // The event loop is gone, maybe with an exchange under way: the same session
+  // goes on here, on its own socket, with poll() up to the exit deadline (the
+  // worker serves nothing else now), so what is in flight is finished, not
+  // sent again, and what is buffered follows it.
+  exiting_ = true;
   if (deadline_.timer_set) ngx_del_timer(&deadline_);
-  publish_status();
-  agent::TraceBatch& batch = session_.batch_for_exit();
-  try {
-    agent::AgentRequestWriter writer(to_string_view(conf_.agent_host_header), module_version);
+  ngx_time_update();
+  const ngx_msec_t exit_deadline = ngx_current_msec + conf_.exit_flush_timeout;
+  // No address (the host never resolved): nowhere to send to.
+  if (!addresses_.empty()) react(session_.begin_exit(now()));
+  while (session_.busy() && connection_ != nullptr) {
     ngx_time_update();
-    const ngx_msec_t deadline = ngx_current_msec + conf_.exit_flush_timeout;
-    while (auto payload = batch.next_payload()) {
-      const std::string_view head = writer.head(payload->bytes.size(), payload->traces);
-      bool delivered = false;
-      for (std::size_t i = 0; i < addresses_.size() && !delivered; ++i) {
-        const std::size_t index = (session_.link().preferred_address() + i) % addresses_.size();
-        const Address& address = addresses_[index];
-        const auto* sockaddr = reinterpret_cast<const struct sockaddr*>(&address.sockaddr);
-        const int fd = socket(sockaddr->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd == -1) continue;
-        auto wait = [&](short events) {
-          ngx_time_update();
-          const auto left = static_cast<ngx_msec_int_t>(deadline - ngx_current_msec);
-          if (left <= 0) return false;
-          pollfd p{fd, events, 0};
-          return poll(&p, 1, static_cast<int>(left)) == 1 &&
-                 (p.revents & (POLLERR | POLLHUP | POLLNVAL)) == 0;
-        };
-        bool ok = connect(fd, sockaddr, address.socklen) == 0 || (errno == EINPROGRESS && wait(POLLOUT));
-        int error = 0;
-        socklen_t length = sizeof(error);
-        ok = ok && getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error == 0;
-        for (const std::string_view part : {head, payload->bytes}) {
-          std::size_t done = 0;
-          while (ok && done < part.size()) {
-            const ssize_t n = send(fd, part.data() + done, part.size() - done, MSG_NOSIGNAL);
-            if (n > 0) {
-              done += static_cast<std::size_t>(n);
-            } else {
-              ok = n == -1 && errno == EAGAIN && wait(POLLOUT);
-            }
-          }
-        }
-        agent::AgentResponseParser parser;
-        auto state = agent::AgentResponseParser::Result::need_more;
-        while (ok && state == agent::AgentResponseParser::Result::need_more) {
-          char buffer[4096];
-          const ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
-          if (n > 0) {
-            state = parser.feed(std::string_view(buffer, static_cast<std::size_t>(n)));
-          } else if (n == 0) {
-            state = parser.finish_on_eof();
-          } else {
-            ok = errno == EAGAIN && wait(POLLIN);
-          }
-        }
-        close(fd);
-        delivered = ok && state == agent::AgentResponseParser::Result::complete &&
-                    parser.status_code() >= 200 && parser.status_code() < 300;
-      }
-      if (!delivered) break;
-      if (status_ != nullptr) {
-        status_->payloads_sent.fetch_add(1, std::memory_order_relaxed);
-        status_->traces_sent.fetch_add(payload->traces, std::memory_order_relaxed);
-        status_->bytes_sent.fetch_add(payload->bytes.size(), std::memory_order_relaxed);
-      }
-      batch.release_payload();
+    const auto exit_left = static_cast<ngx_msec_int_t>(exit_deadline - ngx_current_msec);
+    if (exit_left <= 0) break;
+    const auto exchange_left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(exchange_deadline_ - now()).count();
+    if (exchange_left <= 0) {
+      deadline_passed();
+      continue;
     }
-    // Counts the payload that could not be delivered too.
-    const std::size_t undelivered = batch.buffered_traces();
-    if (undelivered != 0) {
-      ngx_log_error(NGX_LOG_WARN, cycle_->log, 0,
-                    "datadog: %uz traces could not be delivered before the worker exited", undelivered);
+    ngx_connection_t* c = connection_;
+    const bool writing = connecting_ || sent_ < head_.size() + body_.size();
+    pollfd p{c->fd, static_cast<short>(writing ? POLLOUT : POLLIN), 0};
+    const auto left = std::min<long long>(exit_left, exchange_left);
+    const int n = poll(&p, 1, static_cast<int>(left));
+    if (n == -1 && errno != EINTR) break;
+    if (n <= 0) continue;
+    if ((p.revents & POLLOUT) != 0) {
+      on_writable();
+    } else {
+      // Readable, or an error or hang-up that a read reports. nginx's epoll
+      // module would have marked the event so; its recv() trusts the marks.
+      c->read->ready = 1;
+      c->read->available = -1;
+      on_readable();
     }
-  } catch (...) {
-    ngx_log_error(NGX_LOG_WARN, cycle_->log, 0, "datadog: the final flush failed");
   }
+  react(session_.end_exit());
 }
 
 }  // namespace datadog::module

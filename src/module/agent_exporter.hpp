@@ -37,8 +37,10 @@ class AgentExporter {
   AgentExporter& operator=(const AgentExporter&) = delete;
 
   void record_trace(std::span<const trace::SpanRecord> spans) noexcept;
-  // At worker exit: one last bounded, blocking attempt to deliver what is left
-  // (the event loop no longer runs). Then publishes the final counters.
+  // At worker exit (the event loop no longer runs): finishes the exchange
+  // under way and delivers what is left, within datadog_exit_flush_timeout,
+  // blocking; what is still held then is counted as dropped. Then publishes
+  // the final counters.
   void flush_at_exit() noexcept;
 
   // Where this worker's counters go for datadog_status (null: nowhere).
@@ -62,6 +64,10 @@ class AgentExporter {
   void connect_to(std::size_t address) noexcept;
   void on_writable() noexcept;
   void on_readable() noexcept;
+  // nginx asks the connection to close (worker exit).
+  void on_close_requested() noexcept;
+  // The connect or the exchange took too long.
+  void deadline_passed() noexcept;
   void close_connection() noexcept;
   void set_deadline(agent::Clock::time_point deadline) noexcept;
   void publish_status() noexcept;
@@ -89,6 +95,8 @@ class AgentExporter {
   std::string_view head_;
   std::string_view body_;
   std::size_t sent_ = 0;
+  agent::Clock::time_point exchange_deadline_{};  // of the connect or exchange under way
+  bool exiting_ = false;                          // in flush_at_exit
 };
 
 }  // namespace datadog::module

@@ -495,3 +495,103 @@ TEST(AgentSession, AddressesAreNotReplacedDuringAnExchange) {
   EXPECT_FALSE(glue.session.replace_addresses({"10.0.0.3:8126"}));
   EXPECT_EQ(glue.session.link().address_name(0), "127.0.0.1:8126");
 }
+
+TEST(AgentSession, ExitFinishesTheExchangeUnderWayThenSendsTheRestWithoutSendingAnythingTwice) {
+  FakeGlue glue({"127.0.0.1:8126"}, {Agent{}});
+  glue.add_trace(trace_of(10, 'a'));
+  Reaction reaction = glue.session.flush(glue.now);
+  ASSERT_EQ(reaction.command.kind, Command::Kind::connect);
+  reaction = glue.session.connected(glue.now);
+  ASSERT_EQ(reaction.command.kind, Command::Kind::send);
+  const std::string first_body(reaction.command.body);
+  glue.add_trace(trace_of(10, 'b'));  // waits behind the payload in flight
+
+  // The worker exits while the agent's reply is pending: carry on.
+  EXPECT_EQ(glue.session.begin_exit(glue.now).command.kind, Command::Kind::none);
+  EXPECT_TRUE(glue.session.busy());
+  // The reply: the rest follows at once on the same connection, although it
+  // is far from a full payload.
+  reaction = glue.session.received(ok_reply, glue.now);
+  ASSERT_EQ(reaction.command.kind, Command::Kind::send);
+  EXPECT_FALSE(reaction.command.close_connection);
+  EXPECT_EQ(reaction.command.body, "\x91" + trace_of(10, 'b'));
+  EXPECT_NE(std::string(reaction.command.body), first_body);
+  EXPECT_EQ(glue.session.received(ok_reply, glue.now).command.kind, Command::Kind::idle);
+
+  const Reaction end = glue.session.end_exit();
+  EXPECT_EQ(end.command.kind, Command::Kind::idle);
+  EXPECT_FALSE(end.log.has_value());
+  EXPECT_EQ(glue.session.link().counters().traces_sent, 2u);
+  EXPECT_EQ(glue.dropped(DropReason::worker_exit), 0u);
+}
+
+TEST(AgentSession, ExitDeliversEveryBufferedPayloadOneAfterAnother) {
+  SessionConfig config;
+  config.batch.max_payload = 1000;
+  FakeGlue glue({"127.0.0.1:8126"}, {Agent{}}, config);
+  for (int i = 0; i < 25; ++i) glue.add_trace(trace_of(100));  // three payloads, the last one partial
+  EXPECT_EQ(glue.run(glue.session.begin_exit(glue.now)), Command::Kind::idle);
+  EXPECT_EQ(glue.requests.size(), 3u);
+  EXPECT_EQ(glue.connects.size(), 1u);
+  EXPECT_EQ(glue.session.link().counters().traces_sent, 25u);
+  EXPECT_FALSE(glue.session.end_exit().log.has_value());
+}
+
+TEST(AgentSession, ExitIgnoresTheBackoffAndStillFallsBackToTheNextAddress) {
+  FakeGlue glue({"[::1]:8126", "127.0.0.1:8126"}, {Agent{Agent::Kind::refuses}, Agent{Agent::Kind::refuses}});
+  glue.add_trace(trace_of(10));
+  glue.flush();  // every address refuses: backing off
+  ASSERT_GT(glue.session.link().retry_at(), glue.now);
+  glue.agents[1] = Agent{};  // the agent is back, before the backoff ends
+  glue.connects.clear();
+  EXPECT_EQ(glue.run(glue.session.begin_exit(glue.now)), Command::Kind::idle);
+  EXPECT_EQ(glue.connects, (std::vector<std::size_t>{0, 1}));
+  EXPECT_EQ(glue.session.link().counters().traces_sent, 1u);
+}
+
+TEST(AgentSession, ReplyStillPendingWhenTheExitFlushEndsCountsEveryHeldTraceAsDropped) {
+  FakeGlue glue({"127.0.0.1:8126"}, {Agent{}});
+  glue.add_trace(trace_of(10));
+  glue.add_trace(trace_of(10));
+  glue.session.flush(glue.now);
+  ASSERT_EQ(glue.session.connected(glue.now).command.kind, Command::Kind::send);
+  glue.add_trace(trace_of(10));
+  EXPECT_EQ(glue.session.begin_exit(glue.now).command.kind, Command::Kind::none);
+
+  const Reaction end = glue.session.end_exit();  // the exit deadline passed
+  EXPECT_EQ(end.command.kind, Command::Kind::idle);
+  EXPECT_TRUE(end.command.close_connection);
+  ASSERT_TRUE(end.log.has_value());
+  EXPECT_EQ(end.log->level, LogLevel::warn);
+  EXPECT_EQ(end.log->text,
+            "datadog: 3 traces could not be delivered before the worker exited (no reply yet from "
+            "127.0.0.1:8126)");
+  EXPECT_EQ(glue.dropped(DropReason::worker_exit), 3u);
+  EXPECT_EQ(glue.session.link().counters().traces_dropped_total(), 3u);
+  EXPECT_EQ(glue.session.batch().buffered_traces(), 0u);
+  EXPECT_FALSE(glue.session.busy());
+  // A late reply changes nothing.
+  glue.session.received(ok_reply, glue.now);
+  EXPECT_EQ(glue.session.link().counters().traces_sent, 0u);
+}
+
+TEST(AgentSession, FailedPayloadAtExitIsNotRetriedAndIsCountedAsDropped) {
+  Agent failing;
+  failing.reply = reply_with_status(503);
+  FakeGlue glue({"127.0.0.1:8126"}, {failing});
+  glue.add_trace(trace_of(10));
+  EXPECT_EQ(glue.run(glue.session.begin_exit(glue.now)), Command::Kind::idle);
+  EXPECT_EQ(glue.requests.size(), 1u);
+  const Reaction end = glue.session.end_exit();
+  ASSERT_TRUE(end.log.has_value());
+  EXPECT_EQ(end.log->text,
+            "datadog: 1 traces could not be delivered before the worker exited (127.0.0.1:8126: HTTP 503)");
+  EXPECT_EQ(glue.dropped(DropReason::worker_exit), 1u);
+}
+
+TEST(AgentSession, NothingHeldAtExitMeansNoConnectionAndNoLogLine) {
+  FakeGlue glue({"127.0.0.1:8126"}, {Agent{}});
+  EXPECT_EQ(glue.run(glue.session.begin_exit(glue.now)), Command::Kind::idle);
+  EXPECT_TRUE(glue.connects.empty());
+  EXPECT_FALSE(glue.session.end_exit().log.has_value());
+}

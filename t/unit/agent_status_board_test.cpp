@@ -93,3 +93,18 @@ TEST(AgentStatusBoard, EmptyAddressAndErrorArePublishedAsEmptyText) {
   EXPECT_EQ(status["workers"][0]["agent_address"], "");
   EXPECT_EQ(status["workers"][0]["last_error"], "");
 }
+
+TEST(AgentStatusBoard, TracesGivenUpAtWorkerExitStayInTheTotals) {
+  auto board = std::make_unique<StatusBoard>();
+  StatusSlot* slot = board->claim(300);
+  ASSERT_NE(slot, nullptr);
+  AgentCounters counters;
+  counters.traces_dropped[static_cast<std::size_t>(DropReason::worker_exit)] = 30;
+  publish(*slot, counters, LinkState::reachable, "127.0.0.1:8126");  // the exit flush's last word
+  board->release(*slot);
+
+  const auto status = nlohmann::json::parse(board->to_json());
+  EXPECT_EQ(status["traces_dropped"], 30);
+  EXPECT_EQ(status["traces_dropped_by_reason"]["worker_exit"], 30);
+  EXPECT_EQ(status["traces_dropped_by_reason"]["buffer_full"], 0);
+}

@@ -292,3 +292,19 @@ TEST(AgentTraceBatch, SteadyStateReusesTheSameTwoBuffers) {
   }
   EXPECT_EQ(buffers.size(), 2u);
 }
+
+TEST(AgentTraceBatch, ClearForgetsThePayloadInFlightAndEveryWaitingTrace) {
+  TraceBatch batch(TraceBatchLimits{4096, 16 * 1024});
+  for (int i = 0; i < 6; ++i) {
+    batch.append_trace(trace_of(1024, 1));
+  }
+  take(batch);  // in flight
+  batch.clear();
+  EXPECT_EQ(batch.buffered_traces(), 0u);
+  EXPECT_EQ(batch.buffered_bytes(), 0u);
+  EXPECT_FALSE(batch.payload_in_flight());
+  EXPECT_FALSE(batch.next_payload().has_value());
+  // Still usable, from an empty start.
+  batch.append_trace(trace_of(10, 2));
+  EXPECT_EQ(take(batch).bytes, "\x91" + trace_of(10, 2));
+}
