@@ -11,12 +11,16 @@ import pytest
 from harness import client
 
 
-def conf(agent_url, *, exit_timeout="3s", status=False):
+# A stock Debian host: localhost is both ::1 and 127.0.0.1.
+DUAL_STACK_HOSTS = "127.0.0.1 localhost\n::1 localhost ip6-localhost\n"
+
+
+def conf(agent_url, *, exit_timeout="3s", status=False, flush="100ms"):
     status_location = (
         "location = /datadog-status { datadog_tracing off; datadog_status; }" if status else "")
     return f"""
     datadog_agent_url {agent_url};
-    datadog_flush_interval 100ms;
+    datadog_flush_interval {flush};
     datadog_agent_timeout 5s;
     datadog_exit_flush_timeout {exit_timeout};
     server {{
@@ -114,3 +118,28 @@ def test_reply_later_than_the_exit_flush_timeout_counts_the_traces_as_dropped(ng
     assert len(lines) == 1 and "30 traces" in lines[0], lines
     # The exit flush gave up on the exchange under way; it sent nothing again.
     assert len(agent.payloads) == 1, agent._summary()
+
+
+@pytest.mark.parametrize("listen", ["127.0.0.1", "::1"])
+def test_exit_flush_falls_back_to_the_address_family_the_agent_listens_on(nginx, make_agent, listen):
+    # Nothing flushed before the exit (10 s interval): the exit flush is the
+    # first to look for the agent, and `localhost` is both families.
+    agent = make_agent(listen=listen)
+    server = nginx(conf(f"http://localhost:{agent.port}", flush="10s"), hosts=DUAL_STACK_HOSTS)
+    for _ in range(5):
+        client.get(server.port, "/")
+    assert not agent.payloads
+    assert server.stop() == 0
+    assert sorted(span_id_counts(agent).values()) == [1] * 5, agent._summary()
+    assert "could not be delivered" not in server.error_log()
+
+
+def test_exit_flush_to_an_agent_that_refuses_counts_every_trace_as_dropped(nginx_factory, agent):
+    agent.mode = "refuse"
+    server = single_process(nginx_factory(conf(agent.url, flush="10s")))
+    server.start()
+    for _ in range(4):
+        client.get(server.port, "/")
+    wait_for_exit(server, signal.SIGQUIT)
+    lines = [line for line in server.error_log().splitlines() if "could not be delivered" in line]
+    assert len(lines) == 1 and "4 traces" in lines[0] and "refused" in lines[0], lines

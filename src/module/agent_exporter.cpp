@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <vector>
 
@@ -89,7 +90,8 @@ AgentExporter::AgentExporter(ngx_cycle_t* cycle, const MainConf& conf, trace::Tr
 
   // A pending flush must not keep a gracefully exiting worker alive: the last
   // spans are sent by flush_at_exit. An exchange under way does (its deadline
-  // timer is not cancelable), and is bounded by datadog_agent_timeout.
+  // timer is not cancelable), and is bounded by datadog_agent_timeout, or by
+  // worker_shutdown_timeout, after which flush_at_exit finishes it.
   for (ngx_event_t* event : {&flush_timer_, &flush_posted_, &deadline_}) {
     event->data = this;
     event->log = cycle->log;
@@ -477,38 +479,43 @@ void AgentExporter::flush_at_exit() noexcept {
   // sent again, and what is buffered follows it.
   exiting_ = true;
   if (deadline_.timer_set) ngx_del_timer(&deadline_);
-  ngx_time_update();
-  const ngx_msec_t exit_deadline = ngx_current_msec + conf_.exit_flush_timeout;
-  // No address (the host never resolved): nowhere to send to.
-  if (!addresses_.empty()) react(session_.begin_exit(now()));
-  while (session_.busy() && connection_ != nullptr) {
+  try {
     ngx_time_update();
-    const auto exit_left = static_cast<ngx_msec_int_t>(exit_deadline - ngx_current_msec);
-    if (exit_left <= 0) break;
-    const auto exchange_left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(exchange_deadline_ - now()).count();
-    if (exchange_left <= 0) {
-      deadline_passed();
-      continue;
+    const ngx_msec_t exit_deadline = ngx_current_msec + conf_.exit_flush_timeout;
+    // No address (the host never resolved): nowhere to send to.
+    if (!addresses_.empty()) react(session_.begin_exit(now()));
+    while (session_.busy() && connection_ != nullptr) {
+      ngx_time_update();
+      const auto exit_left = static_cast<ngx_msec_int_t>(exit_deadline - ngx_current_msec);
+      if (exit_left <= 0) break;
+      const auto exchange_left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(exchange_deadline_ - now()).count();
+      if (exchange_left <= 0) {
+        deadline_passed();
+        continue;
+      }
+      ngx_connection_t* c = connection_;
+      const bool writing = connecting_ || sent_ < head_.size() + body_.size();
+      pollfd p{c->fd, static_cast<short>(writing ? POLLOUT : POLLIN), 0};
+      const long long left = std::min<long long>({exit_left, exchange_left, INT_MAX});
+      const int n = poll(&p, 1, static_cast<int>(left));
+      if (n == -1 && errno != EINTR) break;
+      if (n <= 0) continue;
+      if ((p.revents & POLLOUT) != 0) {
+        on_writable();
+      } else {
+        // Readable, or an error or hang-up that a read reports. nginx's epoll
+        // module would have marked the event so; its recv() trusts the marks.
+        c->read->ready = 1;
+        c->read->available = -1;
+        on_readable();
+      }
     }
-    ngx_connection_t* c = connection_;
-    const bool writing = connecting_ || sent_ < head_.size() + body_.size();
-    pollfd p{c->fd, static_cast<short>(writing ? POLLOUT : POLLIN), 0};
-    const auto left = std::min<long long>(exit_left, exchange_left);
-    const int n = poll(&p, 1, static_cast<int>(left));
-    if (n == -1 && errno != EINTR) break;
-    if (n <= 0) continue;
-    if ((p.revents & POLLOUT) != 0) {
-      on_writable();
-    } else {
-      // Readable, or an error or hang-up that a read reports. nginx's epoll
-      // module would have marked the event so; its recv() trusts the marks.
-      c->read->ready = 1;
-      c->read->available = -1;
-      on_readable();
-    }
+    react(session_.end_exit());
+  } catch (...) {
+    close_connection();
+    ngx_log_error(NGX_LOG_WARN, cycle_->log, 0, "datadog: the final flush failed");
   }
-  react(session_.end_exit());
 }
 
 }  // namespace datadog::module
