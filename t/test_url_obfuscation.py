@@ -162,7 +162,7 @@ def test_hostile_query_just_under_the_bound_is_searched_at_little_cpu_cost(nginx
     cpu = cpu_spent_serving(server, ["/q?" + query] * 10)
     # Searched, not redacted: no JWT in it (no '.'), so nothing matched.
     assert [span["meta"]["http.url"] for span in agent.wait_for_spans(10)] == [url("/q?" + query)] * 10
-    assert cpu < 0.2, f"10 hostile queries of {len(query)} bytes cost the worker {cpu:.3f} s of CPU"
+    assert cpu < 0.05, f"10 hostile queries of {len(query)} bytes cost the worker {cpu:.3f} s of CPU"
 
 
 def test_query_over_the_bound_is_redacted_whole_and_one_at_the_bound_is_obfuscated(nginx, agent):

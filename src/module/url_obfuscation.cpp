@@ -12,23 +12,6 @@
 
 namespace datadog::module {
 
-// As dd-trace-php, dd-trace-go and the Datadog documentation give it (PCRE
-// syntax: dd-trace-php runs it with PCRE too). Split only for reading.
-const std::string_view default_query_string_regex =
-    // A sensitive key, possibly quoted ...
-    R"re((?i)(?:(?:"|%22)?)(?:(?:old[-_]?|new[-_]?)?p(?:ass)?w(?:or)?d(?:1|2)?|pass(?:[-_]?phrase)?|secret|)re"
-    R"re((?:api[-_]?|private[-_]?|public[-_]?|access[-_]?|secret[-_]?|app(?:lication)?[-_]?)key(?:[-_]?id)?|)re"
-    R"re(token|consumer[-_]?(?:id|key|secret)|sign(?:ed|ature)?|auth(?:entication|orization)?))re"
-    // ... with its value, as key=value or "key":"value" ...
-    R"re((?:(?:\s|%20)*(?:=|%3D)[^&]+|(?:"|%22)(?:\s|%20)*(?::|%3A)(?:\s|%20)*(?:"|%22)(?:%2[^2]|%[^2]|[^"%])+(?:"|%22))|)re"
-    // ... or a value that is a secret by its shape: bearer token, token:<13>,
-    // GitHub token, JWT, PEM private key, SSH public key.
-    R"re((?:bearer(?:\s|%20)+[a-z0-9._\-]+|token(?::|%3A)[a-z0-9]{13}|gh[opsu]_[0-9a-zA-Z]{36}|)re"
-    R"re(ey[I-L](?:[\w=-]|%3D)++\.ey[I-L](?:[\w=-]|%3D)++(?:\.(?:[\w.+/=-]|%3D|%2F|%2B)++)?|)re"
-    R"re(-{5}BEGIN(?:[a-z\s]|%20)+PRIVATE(?:\s|%20)KEY-{5}[^\-]+-{5}END(?:[a-z\s]|%20)+PRIVATE(?:\s|%20)KEY(?:-{5})?(?:\n|%0A)?|)re"
-    R"re((?:ssh-(?:rsa|dss)|ecdsa-[a-z0-9]+-[a-z0-9]+)(?:\s|%20|%09)+(?:[a-z0-9/.+]|%2F|%5C|%2B){100,}(?:=|%3D)*)re"
-    R"re((?:(?:\s|%20|%09)+[a-z0-9._-]+)?))re";
-
 namespace {
 
 constexpr std::string_view environment_variable = "DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP";
@@ -225,7 +208,7 @@ char* init_url_obfuscation(ngx_conf_t* cf, UrlObfuscation& conf) noexcept {
   conf.configured = true;
   const char* value = std::getenv(environment_variable.data());
   if (value == nullptr) {
-    return compile(cf, default_query_string_regex, "default query-string obfuscation regex", conf)
+    return compile(cf, trace::default_query_string_regex, "default query-string obfuscation regex", conf)
                ? NGX_CONF_OK
                : static_cast<char*>(NGX_CONF_ERROR);
   }

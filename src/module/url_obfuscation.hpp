@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "module/nginx.hpp"
+#include "trace/query_obfuscation_regex.hpp"
 
 #if !(NGX_PCRE)
 #error "query-string obfuscation needs nginx built with PCRE (ngx_regex)"
@@ -14,15 +15,11 @@
 
 namespace datadog::module {
 
-// The tracers' default DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP: passwords,
-// pass phrases, secrets, API/access/private keys, tokens, signatures,
-// authorization values, bearer tokens, GitHub tokens, JWTs, private keys.
-extern const std::string_view default_query_string_regex;
-
 // A query longer than this is not searched: the whole query is reported as
 // "<redacted>". The bound keeps a worker's CPU per request small whatever the
-// query holds (a backtracking regex can cost the square of the input's length:
-// the default one does on a run of "eyJ"), and a query this long is rare.
+// query holds (a backtracking regex can cost the square of the input's length
+// or more: the tracers' default does on a run of "eyJ"), and a query this long
+// is rare.
 inline constexpr std::size_t max_obfuscated_query_size = 4096;
 
 // PCRE2's match limit for one search: the number of backtracking steps from
