@@ -212,5 +212,6 @@ TEST(PropagationBaggage, SpanTagKeysAreValidUtf8AndUniqueOnceRepaired) {
                    {"baggage.plan", "gold"},
                    {"baggage.x\xEF\xBF\xBDy", "d"}}));
   // A valid key after a repaired one that it equals is found too.
-  EXPECT_EQ(span_tags("%C3=a,%EF%BF%BD=b", {}, true), (Items{{"earlier", "tag"}, {"baggage.\xEF\xBF\xBD", "b"}}));
+  EXPECT_EQ(span_tags("%C3=a,%EF%BF%BD=b", {}, true),
+            (Items{{"earlier", "tag"}, {"baggage.\xEF\xBF\xBD", "b"}}));
 }
