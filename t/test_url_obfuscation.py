@@ -183,3 +183,8 @@ def test_regex_that_exhausts_the_match_limit_redacts_the_query(nginx, agent):
     cpu = cpu_spent_serving(server, paths)
     assert [span["meta"]["http.url"] for span in agent.wait_for_spans(5)] == [url("/q?<redacted>")] * 5
     assert cpu < 0.2, f"5 queries cost the worker {cpu:.3f} s of CPU"
+
+
+def test_regex_with_capturing_groups_redacts_the_whole_match(nginx, agent):
+    server = nginx(traced(agent, 'datadog_obfuscation_query_string_regex "(pin|ssn)=([^&]*)";'))
+    assert reported_urls(server, agent, ["/q?a=1&ssn=123&pin=9"]) == [url("/q?a=1&<redacted>&<redacted>")]

@@ -219,6 +219,8 @@ char* init_url_obfuscation(ngx_conf_t* cf, UrlObfuscation& conf) noexcept {
                                                                  : static_cast<char*>(NGX_CONF_ERROR);
 }
 
+namespace {
+
 // `url` up to its query, then "?<redacted>", in r->pool; without the query
 // when memory runs out.
 std::string_view with_query_redacted(ngx_http_request_t* r, std::string_view url,
@@ -227,6 +229,8 @@ std::string_view with_query_redacted(ngx_http_request_t* r, std::string_view url
   if (!out.append(url.substr(0, question + 1)) || !out.append(redacted)) return url.substr(0, question);
   return out.view();
 }
+
+}  // namespace
 
 std::string_view obfuscate_url(ngx_http_request_t* r, const UrlObfuscation& conf,
                                std::string_view url) noexcept {
