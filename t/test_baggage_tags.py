@@ -40,3 +40,13 @@ def test_star_takes_every_item(nginx, agent):
 def test_disabled(nginx, agent):
     meta = span_for(nginx, agent, "datadog_baggage_tags_enabled off;", BAGGAGE)
     assert not [k for k in meta if k.startswith("baggage.")]
+
+
+def test_keys_that_are_the_same_once_made_valid_utf8_give_one_tag(nginx, agent):
+    # %FF and %FE are invalid UTF-8, both reported as U+FFFD, as is a literal
+    # U+FFFD (%EF%BF%BD): one tag, with the value of the last item, as for any
+    # key given twice. The agent rejects a payload whose meta repeats a key.
+    meta = span_for(nginx, agent, "datadog_baggage_tags_keys *;", "%FF=a,%FE=b,%EF%BF%BD=c,x%FFy=d,plan=gold")
+    assert agent.errors == []
+    assert {k: v for k, v in meta.items() if k.startswith("baggage.")} == {
+        "baggage.\ufffd": "c", "baggage.x\ufffdy": "d", "baggage.plan": "gold"}

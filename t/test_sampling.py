@@ -195,3 +195,46 @@ def test_service_env_version_from_environment_and_directive_precedence(nginx, ag
     assert spans["/env"]["meta"]["env"] == "env-env"
     assert spans["/env"]["meta"]["version"] == "9.9"
     assert spans["/directive"]["service"] == "from-directive"
+
+
+def test_condition_neither_on_nor_off_is_warned_once_per_directive_escaped(nginx, agent):
+    # The condition is client input: its value is logged once per directive
+    # and worker, at warn, escaped and cut, however many requests carry it.
+    server = nginx(http(agent, """
+        server {
+            listen 127.0.0.1:@PORT@;
+            location / {
+                datadog_sample_rate 1 $http_x_sample;
+                datadog_sample_rate 0 $http_x_other;
+                return 200;
+            }
+        }"""), workers=1)
+    bad = [b"\x1b[31mred\x1b[0m\\" + b"x" * 100, b"yes", b"ON", b"\xff"]
+    for value in bad * 5:
+        reply = client.raw_request(server.port, b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+                                   b"X-Sample: " + value + b"\r\nX-Other: " + value + b"\r\n\r\n")
+        assert reply.startswith(b"HTTP/1.1 200")
+    spans = agent.wait_for_spans(len(bad) * 5)
+    # Treated as off, both: no directive applied.
+    assert {"nginx.sample_rate_source" in span["meta"] for span in spans} == {False}
+    log = server.error_log()
+    lines = [line for line in log.splitlines() if "datadog_sample_rate condition" in line]
+    assert len(lines) == 2, lines
+    assert all("[warn]" in line for line in lines), lines
+    shown = '"\\x1b[31mred\\x1b[0m\\x5c' + "x" * (64 - 13) + '..."'
+    assert all(shown in line for line in lines), lines
+    assert "\x1b" not in log
+
+
+def test_empty_condition_is_off_and_not_logged(nginx, agent):
+    server = nginx(http(agent, """
+        server {
+            listen 127.0.0.1:@PORT@;
+            location / { datadog_sample_rate 1 $http_x_sample; datadog_sample_rate 0; return 200; }
+        }"""))
+    for _ in range(3):
+        client.get(server.port, "/")  # no X-Sample: the variable is empty
+    client.get(server.port, "/", headers={"X-Sample": ""})
+    spans = agent.wait_for_spans(4)
+    assert {span["metrics"]["_sampling_priority_v1"] for span in spans} == {-1.0}
+    assert "datadog_sample_rate condition" not in server.error_log()

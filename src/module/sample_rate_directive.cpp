@@ -6,6 +6,7 @@
 #include "module/location_conf.hpp"
 #include "module/main_conf.hpp"
 #include "module/str_view.hpp"
+#include "trace/log_escape.hpp"
 #include "trace/sampler_config.hpp"
 #include "trace/sampling_rule.hpp"
 
@@ -30,6 +31,8 @@ char* set_sample_rate(ngx_conf_t* cf, ngx_command_t*, void* conf_ptr) noexcept {
     auto* directive = static_cast<SampleRateDirective*>(ngx_array_push(conf->sample_rates));
     if (directive == nullptr) return static_cast<char*>(NGX_CONF_ERROR);
     directive->condition = nullptr;
+    directive->warned_invalid_condition = static_cast<bool*>(ngx_pcalloc(cf->pool, sizeof(bool)));
+    if (directive->warned_invalid_condition == nullptr) return static_cast<char*>(NGX_CONF_ERROR);
     if (cf->args->nelts == 3) {
       auto* condition =
           static_cast<ngx_http_complex_value_t*>(ngx_pcalloc(cf->pool, sizeof(ngx_http_complex_value_t)));
@@ -65,6 +68,27 @@ char* set_sample_rate(ngx_conf_t* cf, ngx_command_t*, void* conf_ptr) noexcept {
   return NGX_CONF_OK;
 }
 
+namespace {
+
+// How much of a condition's value a warning shows (it is client input, e.g.
+// a header).
+constexpr std::size_t logged_condition_bytes = 64;
+
+void warn_invalid_condition(ngx_http_request_t* r, const SampleRateDirective& directive,
+                            std::string_view value) noexcept {
+  if (*directive.warned_invalid_condition) return;
+  *directive.warned_invalid_condition = true;
+  char buffer[trace::escaped_log_size(logged_condition_bytes)];
+  const std::string_view shown = trace::escape_for_log(value, logged_condition_bytes, buffer);
+  ngx_log_error(
+      NGX_LOG_WARN, r->connection->log, 0,
+      "datadog_sample_rate condition at %V evaluated to \"%*s\" (expected \"on\", \"off\" or \"\"); "
+      "treated as off; not logged again for this directive by this worker",
+      &directive.source, shown.size(), shown.data());
+}
+
+}  // namespace
+
 ngx_str_t applicable_sample_rate_source(ngx_http_request_t* r, const ngx_array_t* directives) noexcept {
   if (directives == nullptr) return ngx_str_t{0, nullptr};
   const auto* items = static_cast<const SampleRateDirective*>(directives->elts);
@@ -72,12 +96,14 @@ ngx_str_t applicable_sample_rate_source(ngx_http_request_t* r, const ngx_array_t
     if (items[i].condition == nullptr) return items[i].source;
     ngx_str_t value;
     if (ngx_http_complex_value(r, items[i].condition, &value) != NGX_OK) continue;
-    if (to_string_view(value) == "on") return items[i].source;
-    if (to_string_view(value) != "off") {
-      ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                    "datadog_sample_rate condition at %V evaluated to \"%V\" (expected \"on\" or \"off\"); "
-                    "treated as off",
-                    &items[i].source, &value);
+    switch (trace::parse_sample_rate_condition(to_string_view(value))) {
+      case trace::SampleRateCondition::on:
+        return items[i].source;
+      case trace::SampleRateCondition::off:
+        break;
+      case trace::SampleRateCondition::invalid:
+        warn_invalid_condition(r, items[i], to_string_view(value));
+        break;
     }
   }
   return ngx_str_t{0, nullptr};

@@ -11,6 +11,11 @@ namespace datadog::module {
 struct SampleRateDirective {
   ngx_http_complex_value_t* condition;  // null: always on
   ngx_str_t source;                     // the tag value, e.g. /etc/nginx/nginx.conf:23#1
+  // Set by a worker the first time the condition gives something else than
+  // on, off or "": the warning is logged once per directive and worker, not
+  // once per request. Each worker writes its own copy of the configuration;
+  // the copies of this directive in the locations' merged lists share it.
+  bool* warned_invalid_condition;
 };
 
 char* set_sample_rate(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;

@@ -15,6 +15,7 @@
 #include "module/span_names.hpp"
 #include "module/str_view.hpp"
 #include "module/worker.hpp"
+#include "trace/baggage.hpp"
 
 extern ngx_module_t ngx_http_datadog_module;
 
@@ -45,13 +46,7 @@ void add_baggage_tags(const LocationConf& conf, const trace::ExtractedContext& e
     keys = std::span<const std::string_view>(keys_buffer, n);
     all = n == 1 && keys[0] == "*";
   }
-  for (const Tag& item : extracted.baggage) {
-    if (all || std::find(keys.begin(), keys.end(), std::string_view(item.key)) != keys.end()) {
-      std::pmr::string key("baggage.", tags.get_allocator());
-      key += item.key;
-      tags.emplace_back(key, item.value);
-    }
-  }
+  trace::add_baggage_span_tags(extracted.baggage, keys, all, tags);
 }
 
 void set_decision_maker(TagList& tags, std::string_view value) {

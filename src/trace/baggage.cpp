@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "trace/propagation_internal.hpp"
+#include "trace/utf8.hpp"
 
 namespace datadog::trace {
 namespace {
@@ -146,6 +147,38 @@ BaggageEncode encode_baggage(std::span<const Tag> items, std::pmr::memory_resour
   }
   result.header = {begin, size};
   return result;
+}
+
+void add_baggage_span_tags(std::span<const Tag> items, std::span<const std::string_view> keys, bool all,
+                           std::pmr::vector<Tag>& tags) {
+  constexpr std::string_view prefix = "baggage.";
+  const std::size_t first = tags.size();
+  // parse_baggage leaves no key twice, so two tags can only share a key once
+  // one of them was repaired: until then, nothing to search.
+  bool repaired_any = false;
+  for (const Tag& item : items) {
+    if (!all && std::find(keys.begin(), keys.end(), std::string_view(item.key)) == keys.end()) continue;
+    std::pmr::string key(tags.get_allocator());
+    const std::size_t repaired_size = repaired_utf8_size(item.key);
+    const bool repaired = repaired_size != item.key.size();
+    key.resize(prefix.size() + repaired_size);
+    std::copy(prefix.begin(), prefix.end(), key.begin());
+    if (repaired) {
+      write_repaired_utf8(key.data() + prefix.size(), item.key);
+    } else {
+      std::copy(item.key.begin(), item.key.end(), key.begin() + static_cast<std::ptrdiff_t>(prefix.size()));
+    }
+    repaired_any = repaired_any || repaired;
+    if (repaired_any) {
+      const auto same = std::find_if(tags.begin() + static_cast<std::ptrdiff_t>(first), tags.end(),
+                                     [&](const Tag& tag) { return tag.key == key; });
+      if (same != tags.end()) {
+        same->value = item.value;
+        continue;
+      }
+    }
+    tags.emplace_back(key, item.value);
+  }
 }
 
 }  // namespace datadog::trace

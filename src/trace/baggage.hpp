@@ -26,6 +26,15 @@ inline constexpr std::size_t max_baggage_bytes = 8192;
 // leaving `items` empty, or an empty view.
 std::string_view parse_baggage(std::span<const std::string_view> header_values, std::pmr::vector<Tag>& items);
 
+// Appends to `tags` a `baggage.<key>` tag for each item whose key is in
+// `keys` (every item with `all`). The key is made valid UTF-8 here, each
+// invalid byte becoming U+FFFD as the span encoder would write it, so that
+// items whose keys differ only in invalid bytes (%FF, %FE) give one tag, with
+// the value of the later item as for any key given twice: the agent rejects a
+// span whose meta repeats a key.
+void add_baggage_span_tags(std::span<const Tag> items, std::span<const std::string_view> keys, bool all,
+                           std::pmr::vector<Tag>& tags);
+
 struct BaggageEncode {
   std::string_view header;  // persisted in the memory resource; empty when no item fits
   bool truncated = false;   // some items were left out to respect the limits

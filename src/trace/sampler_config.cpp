@@ -143,4 +143,10 @@ NumberParse parse_rate_limit(std::string_view text, std::string_view source) try
   return NumberParse{0, std::string(source) + ": " + error.what()};
 }
 
+SampleRateCondition parse_sample_rate_condition(std::string_view value) noexcept {
+  if (value == "on") return SampleRateCondition::on;
+  if (value == "off" || value.empty()) return SampleRateCondition::off;
+  return SampleRateCondition::invalid;
+}
+
 }  // namespace datadog::trace

@@ -45,6 +45,13 @@ struct NumberParse {
 // ignored. For DD_TRACE_SAMPLE_RATE and the rate of `datadog_sample_rate`.
 NumberParse parse_sample_rate(std::string_view text, std::string_view source = "DD_TRACE_SAMPLE_RATE");
 
+// The value of a `datadog_sample_rate` condition, evaluated per request: "on"
+// applies the rate; "off" and "" do not ("" is what a variable that is not
+// set gives, such as the header of a request without it, or a `map` without
+// a default); anything else does not either, but is a mistake to report.
+enum class SampleRateCondition { on, off, invalid };
+SampleRateCondition parse_sample_rate_condition(std::string_view value) noexcept;
+
 // A finite decimal number greater than 0 (dd-trace-cpp rejects 0 too).
 NumberParse parse_rate_limit(std::string_view text, std::string_view source = "DD_TRACE_RATE_LIMIT");
 

@@ -183,3 +183,35 @@ TEST(PropagationBaggage, RoundTripExtractThenInject) {
   const auto extracted = extract_baggage({"foo=bar, userId=Am%C3%A9lie ,serverNode=DF%2028;prop"});
   EXPECT_EQ(injected_baggage(extracted.baggage), "foo=bar,userId=Am%C3%A9lie,serverNode=DF%2028");
 }
+
+namespace {
+
+Items span_tags(const std::string& header, std::vector<std::string_view> keys, bool all) {
+  const auto context = extract_baggage({header});
+  std::pmr::vector<Tag> tags{{"earlier", "tag"}};
+  add_baggage_span_tags(context.baggage, keys, all, tags);
+  Items out;
+  for (const auto& tag : tags) out.emplace_back(tag.key, tag.value);
+  return out;
+}
+
+}  // namespace
+
+TEST(PropagationBaggage, SpanTagsAreTheWantedItemsPrefixed) {
+  EXPECT_EQ(span_tags("user.id=amy,plan=gold,x=y", {"plan", "user.id"}, false),
+            (Items{{"earlier", "tag"}, {"baggage.user.id", "amy"}, {"baggage.plan", "gold"}}));
+  EXPECT_EQ(span_tags("user.id=amy,plan=gold", {}, true),
+            (Items{{"earlier", "tag"}, {"baggage.user.id", "amy"}, {"baggage.plan", "gold"}}));
+}
+
+TEST(PropagationBaggage, SpanTagKeysAreValidUtf8AndUniqueOnceRepaired) {
+  // %FF, %FE and a literal U+FFFD are one key once repaired: the last value wins.
+  EXPECT_EQ(span_tags("%FF=a,plan=gold,%FE=b,%EF%BF%BD=c,x%FFy=d", {}, true),
+            (Items{{"earlier", "tag"},
+                   {"baggage.\xEF\xBF\xBD", "c"},
+                   {"baggage.plan", "gold"},
+                   {"baggage.x\xEF\xBF\xBDy", "d"}}));
+  // A valid key after a repaired one that it equals is found too.
+  EXPECT_EQ(span_tags("%C3=a,%EF%BF%BD=b", {}, true),
+            (Items{{"earlier", "tag"}, {"baggage.\xEF\xBF\xBD", "b"}}));
+}

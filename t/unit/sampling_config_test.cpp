@@ -142,3 +142,14 @@ TEST(SamplingConfig, RateLimitMustBePositiveAndFinite) {
               std::string("DD_TRACE_RATE_LIMIT: must be a number greater than 0, found \"") + text + "\"");
   }
 }
+
+TEST(SamplingConfig, SampleRateConditionIsOnOffOrInvalid) {
+  using datadog::trace::parse_sample_rate_condition;
+  using datadog::trace::SampleRateCondition;
+  EXPECT_EQ(parse_sample_rate_condition("on"), SampleRateCondition::on);
+  EXPECT_EQ(parse_sample_rate_condition("off"), SampleRateCondition::off);
+  EXPECT_EQ(parse_sample_rate_condition(""), SampleRateCondition::off);  // an unset variable
+  EXPECT_EQ(parse_sample_rate_condition("ON"), SampleRateCondition::invalid);
+  EXPECT_EQ(parse_sample_rate_condition("on "), SampleRateCondition::invalid);
+  EXPECT_EQ(parse_sample_rate_condition("1"), SampleRateCondition::invalid);
+}
