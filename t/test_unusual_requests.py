@@ -1,9 +1,9 @@
 """Requests nginx handles before (or without) setting up what a normal request
 has: HTTP/0.9 (no header list at all), requests nginx rejects while it
 parses them (400, 414, 494), clients that hang up mid-request, malformed
-HTTP/2 streams and requests without a Host header. With tracing, location
-spans and RUM all on in front of proxy_pass, none crashes a worker and each
-one nginx logs gets its span."""
+HTTP/2 streams, and requests without a Host header. With tracing, location
+spans and RUM all on in front of proxy_pass, none crashes a worker, each one
+nginx logs gets its span, and a span names the host as nginx itself does."""
 
 import json
 import re
@@ -188,3 +188,41 @@ def test_unusual_and_rejected_requests_get_spans_and_crash_nothing(nginx, agent,
     for span in others:
         if span["meta"]["http.status_code"] != "499":  # the one that hung up while proxied
             assert "upstream.address" not in span["meta"], span
+
+
+# --- http.host and http.url: what nginx names the host ----------------------
+
+def named_server(agent, names="server_name api.example.test www.example.test;"):
+    return f"""
+    datadog_agent_url {agent.url};
+    datadog_flush_interval 100ms;
+    server {{
+        listen 127.0.0.1:@PORT@;
+        {names}
+        location /api/ {{ return 200 "ok"; }}
+    }}"""
+
+
+@pytest.mark.parametrize("raw, host", [
+    (b"GET /api/users?id=1 HTTP/1.0\r\n\r\n", "api.example.test"),
+    (b"GET /api/users?id=1\r\n", "api.example.test"),
+    (b"GET /api/users?id=1 HTTP/1.0\r\nHost: www.example.test:8080\r\n\r\n", "www.example.test:8080"),
+    (b"GET /api/users?id=1 HTTP/1.1\r\nHost: Other.Test\r\nConnection: close\r\n\r\n", "Other.Test"),
+    (b"GET http://abs.example.test/api/users?id=1 HTTP/1.0\r\n\r\n", "abs.example.test"),
+], ids=["HTTP/1.0 without Host", "HTTP/0.9", "HTTP/1.0 with Host", "HTTP/1.1", "absolute URI"])
+def test_span_names_the_host_as_nginx_does(nginx, agent, raw, host):
+    server = nginx(named_server(agent))
+    assert send(server.port, raw).endswith(b"ok")
+    meta = agent.wait_for_spans(1)[0]["meta"]
+    assert meta["http.host"] == host
+    path = "/api/users?id=1"
+    assert meta["http.url"] == f"http://{host}{path}"
+    assert meta["nginx.location"] == "/api/"
+
+
+def test_span_of_a_server_without_name_or_host_names_the_local_address(nginx, agent):
+    server = nginx(named_server(agent, names=""))
+    assert send(server.port, b"GET /api/users?id=1 HTTP/1.0\r\n\r\n").endswith(b"ok")
+    meta = agent.wait_for_spans(1)[0]["meta"]
+    assert meta["http.host"] == f"127.0.0.1:{server.port}"
+    assert meta["http.url"] == f"http://127.0.0.1:{server.port}/api/users?id=1"
