@@ -220,8 +220,10 @@ def test_span_names_the_host_as_nginx_does(nginx, agent, raw, host):
     assert meta["nginx.location"] == "/api/"
 
 
-def test_span_of_a_server_without_name_or_host_names_the_local_address(nginx, agent):
-    server = nginx(named_server(agent, names=""))
+@pytest.mark.parametrize("names", ["", r"server_name ~^api\d+$ *.example.test;", "server_name *.example.test;"],
+                         ids=["no server_name", "a regex first", "a wildcard first"])
+def test_span_of_a_server_without_host_or_plain_name_names_the_local_address(nginx, agent, names):
+    server = nginx(named_server(agent, names=names))
     assert send(server.port, b"GET /api/users?id=1 HTTP/1.0\r\n\r\n").endswith(b"ok")
     meta = agent.wait_for_spans(1)[0]["meta"]
     assert meta["http.host"] == f"127.0.0.1:{server.port}"

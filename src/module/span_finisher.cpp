@@ -69,15 +69,19 @@ std::string_view upstream_address(ngx_http_request_t* r) noexcept {
 
 // $http_host, as the client wrote it (with its port). Without one (HTTP/1.0,
 // HTTP/0.9), what nginx itself calls the server: the host of an absolute
-// request line, else the server's first server_name ($host), else the
-// address the client connected to (as in nginx's own redirects).
+// request line, else the server's first server_name ($host) unless that is
+// a pattern ("~regex", "*.example.com"), else the address the client
+// connected to (as in nginx's own redirects).
 std::string_view request_host(ngx_http_request_t* r) noexcept {
   if (r->headers_in.host != nullptr && r->headers_in.host->value.len != 0)
     return to_string_view(r->headers_in.host->value);
   if (r->headers_in.server.len != 0) return to_string_view(r->headers_in.server);
   const auto* server =
       static_cast<ngx_http_core_srv_conf_t*>(ngx_http_get_module_srv_conf(r, ngx_http_core_module));
-  if (server != nullptr && server->server_name.len != 0) return to_string_view(server->server_name);
+  if (server != nullptr && server->server_name.len != 0 && server->server_name.data[0] != '~' &&
+      server->server_name.data[0] != '*') {
+    return to_string_view(server->server_name);
+  }
   auto* text = static_cast<u_char*>(ngx_pnalloc(r->pool, NGX_SOCKADDR_STRLEN));
   if (text == nullptr) return {};
   ngx_str_t address{NGX_SOCKADDR_STRLEN, text};
