@@ -6,6 +6,9 @@ spelled with `_` for `-` where nginx lets such names through
 every WSGI/CGI server, maps `x_datadog_trace_id` and `x-datadog-trace-id` to
 the same HTTP_X_DATADOG_TRACE_ID and joins the values: "42,<ours>"."""
 
+import json
+import subprocess
+
 import pytest
 
 from harness import client
@@ -41,6 +44,7 @@ def server_conf(agent, upstream, underscores):
     {RUM}
     server {{
         listen 127.0.0.1:@PORT@;
+        listen 127.0.0.1:@PORT2@ http2;
         {underscores}
         location / {{ proxy_pass http://{upstream.address}; }}
     }}"""
@@ -50,10 +54,22 @@ def as_wsgi_sees_it(name):
     return name.lower().replace("_", "-")
 
 
+def over_http2(port, headers):
+    """GET /echo over cleartext HTTP/2 (curl; it sends the names in lowercase)."""
+    argv = ["curl", "-sS", "--http2-prior-knowledge", "--max-time", "10", f"http://127.0.0.1:{port}/echo"]
+    for name, value in headers:
+        argv += ["-H", f"{name}: {value}"]
+    return json.loads(subprocess.run(argv, check=True, capture_output=True, timeout=20).stdout)
+
+
 @pytest.mark.parametrize("underscores", ["underscores_in_headers on;", "ignore_invalid_headers off;", ""])
-def test_upstream_sees_only_the_modules_copy_of_each_owned_header(nginx, agent, upstream, underscores):
+@pytest.mark.parametrize("protocol", ["HTTP/1.1", "HTTP/2"])
+def test_upstream_sees_only_the_modules_copy_of_each_owned_header(nginx, agent, upstream, underscores, protocol):
     server = nginx(server_conf(agent, upstream, underscores))
-    seen = client.get(server.port, "/echo", headers=FORGED).json()
+    if protocol == "HTTP/2":
+        seen = over_http2(server.port2, FORGED)
+    else:
+        seen = client.get(server.port, "/echo", headers=FORGED).json()
     span = agent.wait_for_spans(1)[0]
     received = {}
     for name, value in seen["headers_list"]:
