@@ -103,6 +103,7 @@ void RequestHeaderWriter::set(std::string_view lowercase_name, std::string_view 
 
 void HeaderNameSet::add(std::string_view name) noexcept {
   if (contains(name) || count_ == names_.size()) return;
+  if (name.size() < 64) lengths_ |= std::uint64_t{1} << name.size();
   hashes_[count_] = hash_of(name);
   names_[count_++] = name;
 }
@@ -139,6 +140,9 @@ bool HeaderNameSet::contains(std::string_view lowercase_name, ngx_uint_t hash) c
 }
 
 bool HeaderNameSet::contains_cgi_alias(std::string_view lowercase_name) const noexcept {
+  // Most keys fail on their length alone, before their bytes are read.
+  const std::size_t size = lowercase_name.size();
+  if (size >= 64 || (lengths_ >> size & 1) == 0) return false;
   if (lowercase_name.find('_') == std::string_view::npos) return false;
   for (std::size_t i = 0; i < count_; ++i) {
     if (trace::same_cgi_variable(names_[i], lowercase_name)) return true;

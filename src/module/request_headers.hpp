@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <span>
 #include <string_view>
 
@@ -58,6 +59,7 @@ class HeaderNameSet {
 
   std::array<std::string_view, 32> names_{};
   std::array<ngx_uint_t, 32> hashes_{};
+  std::uint64_t lengths_ = 0;  // bit n: some name (shorter than 64) has n characters
   std::size_t count_ = 0;
 };
 
