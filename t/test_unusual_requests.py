@@ -16,6 +16,8 @@ import pytest
 from harness import client
 from harness.rum import MINIMAL_RUM as RUM
 
+# The tag: $datadog_location of a request rejected before it had a location
+# copied from a null pointer (UBSan, sanitizer build of the module).
 ALL_ON = f"""
     datadog_trace_locations on;
     datadog_tag location_variable $datadog_location;
