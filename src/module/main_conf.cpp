@@ -249,7 +249,7 @@ char* init_main_conf(ngx_conf_t* cf, void* conf_ptr) noexcept {
   conf->environment_tags = tags_from_environment(cf);
   trace::PropagationStyles both = conf->extract_styles;
   for (const auto style : conf->inject_styles) both.add(style);
-  conf->propagation_header_names = PropagationHeaderNames::of(both);
+  conf->propagation_header_names = HeaderNameSet::of(both);
   if (conf->agent_url.data == nullptr) {
     try {
       const std::string url = agent_url_from_environment();

@@ -37,7 +37,13 @@ struct MainConf {
   trace::PropagationStyles inject_styles;
   // The header names of both, removed from what the client sent before ours
   // are written.
-  PropagationHeaderNames propagation_header_names;
+  HeaderNameSet propagation_header_names;
+  // Some server lets request header names with `_` through
+  // (underscores_in_headers on, or ignore_invalid_headers off; nginx parses a
+  // request's headers with the default server's settings until Host picks
+  // another): client copies of our headers spelled with `_` must go too.
+  // Set in postconfiguration, once every server's settings are merged.
+  bool underscore_header_names = false;
   ngx_array_t* environment_tags = nullptr;  // DD_TAGS, as span_tags.hpp's ConfiguredTag
   ngx_shm_zone_t* status_zone = nullptr;    // the datadog_status board (status.hpp)
   // datadog_obfuscation_query_string_regex, else DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP,

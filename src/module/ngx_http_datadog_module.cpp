@@ -13,6 +13,8 @@
 #include "module/variables.hpp"
 #include "module/worker.hpp"
 
+extern "C" ngx_module_t ngx_http_datadog_module;
+
 namespace {
 
 using datadog::module::LocationConf;
@@ -85,6 +87,8 @@ ngx_command_t datadog_commands[] = {
 
 ngx_int_t preconfiguration(ngx_conf_t* cf) noexcept { return datadog::module::add_variables(cf); }
 ngx_int_t postconfiguration(ngx_conf_t* cf) noexcept {
+  auto* main = static_cast<MainConf*>(ngx_http_conf_get_module_main_conf(cf, ngx_http_datadog_module));
+  main->underscore_header_names = datadog::module::any_server_keeps_underscore_names(cf);
   if (datadog::module::add_status_zone(cf) != NGX_OK) return NGX_ERROR;
   if (datadog::module::register_subrequest_filters(cf) != NGX_OK) return NGX_ERROR;
   if (datadog::module::take_agent_resolver(cf) != NGX_OK) return NGX_ERROR;

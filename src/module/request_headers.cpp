@@ -8,6 +8,7 @@
 #include <iterator>
 
 #include "module/str_view.hpp"
+#include "trace/header_name.hpp"
 
 namespace datadog::module {
 namespace {
@@ -44,6 +45,20 @@ ngx_uint_t header_hash(std::string_view name) {
   return entry.hash;
 }
 
+ngx_uint_t hash_of(std::string_view name) noexcept {
+  return ngx_hash_key(reinterpret_cast<u_char*>(const_cast<char*>(name.data())), name.size());
+}
+
+// nginx reads no header lines for an HTTP/0.9 request and never initialises
+// its list (ngx_http_process_request_line goes straight to
+// ngx_http_process_request): pushing onto it would allocate from a null pool.
+// Initialised, it also carries the trace context to a proxied upstream.
+bool prepare_header_list(ngx_http_request_t* r) noexcept {
+  ngx_list_t& headers = r->headers_in.headers;
+  if (headers.nalloc != 0 && headers.pool != nullptr) return true;
+  return ngx_list_init(&headers, r->pool, 4, sizeof(ngx_table_elt_t)) == NGX_OK;
+}
+
 }  // namespace
 
 std::size_t RequestHeaderReader::get(std::string_view lowercase_name, std::string_view* out,
@@ -71,7 +86,9 @@ std::uint64_t RequestHeaderReader::which_present(std::span<const std::string_vie
 }
 
 void RequestHeaderWriter::set(std::string_view lowercase_name, std::string_view value) {
-  auto* header = static_cast<ngx_table_elt_t*>(ngx_list_push(&r_->headers_in.headers));
+  auto* header = prepare_header_list(r_)
+                     ? static_cast<ngx_table_elt_t*>(ngx_list_push(&r_->headers_in.headers))
+                     : nullptr;
   if (header == nullptr) {
     failed_ = true;
     return;
@@ -84,28 +101,35 @@ void RequestHeaderWriter::set(std::string_view lowercase_name, std::string_view 
   header->hash = header_hash(lowercase_name);
 }
 
-PropagationHeaderNames PropagationHeaderNames::of(const trace::PropagationStyles& styles) noexcept {
-  PropagationHeaderNames set;
+void HeaderNameSet::add(std::string_view name) noexcept {
+  if (contains(name) || count_ == names_.size()) return;
+  if (name.size() < 64) lengths_ |= std::uint64_t{1} << name.size();
+  hashes_[count_] = hash_of(name);
+  names_[count_++] = name;
+}
+
+HeaderNameSet HeaderNameSet::of(const trace::PropagationStyles& styles) noexcept {
+  HeaderNameSet set;
   for (const trace::PropagationStyle style : styles) {
-    for (const std::string_view name : trace::propagation_header_names(style)) {
-      if (!set.contains(name) && set.count_ < set.names_.size()) {
-        set.hashes_[set.count_] =
-            ngx_hash_key(reinterpret_cast<u_char*>(const_cast<char*>(name.data())), name.size());
-        set.names_[set.count_++] = name;
-      }
-    }
+    for (const std::string_view name : trace::propagation_header_names(style)) set.add(name);
   }
   return set;
 }
 
-bool PropagationHeaderNames::contains(std::string_view lowercase_name) const noexcept {
+HeaderNameSet HeaderNameSet::of(std::span<const std::string_view> names) noexcept {
+  HeaderNameSet set;
+  for (const std::string_view name : names) set.add(name);
+  return set;
+}
+
+bool HeaderNameSet::contains(std::string_view lowercase_name) const noexcept {
   for (std::size_t i = 0; i < count_; ++i) {
     if (names_[i] == lowercase_name) return true;
   }
   return false;
 }
 
-bool PropagationHeaderNames::contains(std::string_view lowercase_name, ngx_uint_t hash) const noexcept {
+bool HeaderNameSet::contains(std::string_view lowercase_name, ngx_uint_t hash) const noexcept {
   // A hash of 0 marks a header another module set aside: compared by name,
   // as before, since an upstream module may still forward it.
   if (hash == 0) return contains(lowercase_name);
@@ -115,31 +139,46 @@ bool PropagationHeaderNames::contains(std::string_view lowercase_name, ngx_uint_
   return false;
 }
 
-ngx_int_t remove_propagation_headers(ngx_http_request_t* r, const PropagationHeaderNames& names) noexcept {
+bool HeaderNameSet::contains_cgi_alias(std::string_view lowercase_name) const noexcept {
+  // Most keys fail on their length alone, before their bytes are read.
+  const std::size_t size = lowercase_name.size();
+  if (size >= 64 || (lengths_ >> size & 1) == 0) return false;
+  if (lowercase_name.find('_') == std::string_view::npos) return false;
+  for (std::size_t i = 0; i < count_; ++i) {
+    if (trace::same_cgi_variable(names_[i], lowercase_name)) return true;
+  }
+  return false;
+}
+
+ngx_int_t remove_request_headers(ngx_http_request_t* r, const HeaderNameSet& names,
+                                 bool underscore_names) noexcept {
+  // By hash first: a spelling with `_` has another hash, and is looked for
+  // only where nginx may have let one through.
+  auto matches = [&](const ngx_table_elt_t& header) {
+    const std::string_view key = lowercase_key(header);
+    return names.contains(key, header.hash) || (underscore_names && names.contains_cgi_alias(key));
+  };
   ngx_uint_t total = 0;
   ngx_uint_t matching = 0;
   for_each_header(r->headers_in.headers, [&](const ngx_table_elt_t& header) {
     ++total;
-    if (names.contains(lowercase_key(header), header.hash)) ++matching;
+    if (matches(header)) ++matching;
   });
   if (matching == 0) return NGX_OK;
-  // The list points at its own first part (`last`), so the new one is built in
-  // place; the old parts stay readable in the pool while they are copied.
-  ngx_list_t old = r->headers_in.headers;
-  ngx_list_t& headers = r->headers_in.headers;
-  if (ngx_list_init(&headers, r->pool, total - matching + 8, sizeof(ngx_table_elt_t)) != NGX_OK)
+  // Built aside in one part, so that a failed allocation leaves the request's
+  // list as it was; the old parts stay readable in the pool meanwhile (and
+  // headers_in.host and the like keep pointing at them).
+  ngx_list_t kept;
+  if (ngx_list_init(&kept, r->pool, total - matching + 8, sizeof(ngx_table_elt_t)) != NGX_OK)
     return NGX_ERROR;
-  bool failed = false;
-  for_each_header(old, [&](const ngx_table_elt_t& header) {
-    if (failed || names.contains(lowercase_key(header), header.hash)) return;
-    auto* copy = static_cast<ngx_table_elt_t*>(ngx_list_push(&headers));
-    if (copy == nullptr) {
-      failed = true;
-      return;
-    }
-    *copy = header;
+  auto* items = static_cast<ngx_table_elt_t*>(kept.part.elts);
+  for_each_header(r->headers_in.headers, [&](const ngx_table_elt_t& header) {
+    if (!matches(header)) items[kept.part.nelts++] = header;
   });
-  return failed ? NGX_ERROR : NGX_OK;
+  ngx_list_t& headers = r->headers_in.headers;
+  headers = kept;
+  headers.last = &headers.part;  // the list's one part is its own member
+  return NGX_OK;
 }
 
 }  // namespace datadog::module

@@ -7,7 +7,9 @@
 #include <string_view>
 
 #include "module/location_conf.hpp"
+#include "module/main_conf.hpp"
 #include "module/request_context.hpp"
+#include "module/request_headers.hpp"
 #include "module/rum_directives.hpp"
 #include "module/rum_response.hpp"
 #include "module/str_view.hpp"
@@ -251,34 +253,29 @@ ngx_int_t on_body(ngx_http_request_t* r, ngx_chain_t* in) noexcept {
   return filter_rum_body(r, *response, in, next_body_filter);
 }
 
+// The marker's name as a set, for remove_request_headers (hashed at start-up).
+HeaderNameSet pending_marker_names;
+
 // Tells the upstream that nginx injects RUM here, so that an injector in the
-// application stands down; a client-sent copy is replaced.
+// application stands down. Every client-sent copy goes first, whatever its
+// case or `_` spelling: the application would read "0,1".
 ngx_int_t on_rewrite(ngx_http_request_t* r) noexcept {
   if (r != r->main) return NGX_DECLINED;
   const LocationConf& conf = location_conf(r);
   if (!conf.rum || conf.rum_snippet == nullptr) return NGX_DECLINED;
-  ngx_table_elt_t* existing = nullptr;
-  for (ngx_list_part_t* part = &r->headers_in.headers.part; part != nullptr; part = part->next) {
-    auto* header = static_cast<ngx_table_elt_t*>(part->elts);
-    for (ngx_uint_t i = 0; i < part->nelts; ++i) {
-      if (equals_ignoring_case(header[i].key, pending_marker)) existing = &header[i];
-    }
+  const auto& main = *static_cast<MainConf*>(ngx_http_get_module_main_conf(r, ngx_http_datadog_module));
+  // Only an exhausted pool fails here; as nginx's own handlers do then, the
+  // request ends with a 500 rather than reach the application unmarked.
+  if (remove_request_headers(r, pending_marker_names, main.underscore_header_names) != NGX_OK) {
+    return NGX_HTTP_INTERNAL_SERVER_ERROR;
   }
-  static constexpr std::string_view one = "1";
-  if (existing != nullptr) {
-    existing->value = to_ngx_str(one);
-    return NGX_DECLINED;
-  }
-  auto* header = static_cast<ngx_table_elt_t*>(ngx_list_push(&r->headers_in.headers));
-  if (header == nullptr) return NGX_DECLINED;
-  header->key = to_ngx_str(pending_marker);
-  header->value = to_ngx_str(one);
-  header->lowcase_key = to_ngx_str(pending_marker).data;
-  header->hash = ngx_hash_key(header->lowcase_key, header->key.len);
-  return NGX_DECLINED;
+  RequestHeaderWriter writer(r);
+  writer.set(pending_marker, "1");
+  return writer.failed() ? NGX_HTTP_INTERNAL_SERVER_ERROR : NGX_DECLINED;
 }
 
 ngx_int_t postconfiguration(ngx_conf_t* cf) noexcept {
+  pending_marker_names = HeaderNameSet::of(std::span<const std::string_view>(&pending_marker, 1));
   next_header_filter = ngx_http_top_header_filter;
   ngx_http_top_header_filter = on_header;
   next_body_filter = ngx_http_top_body_filter;

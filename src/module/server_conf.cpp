@@ -30,4 +30,14 @@ bool server_may_forward(ngx_http_request_t* r) noexcept {
   return server == nullptr || server->may_forward;
 }
 
+bool any_server_keeps_underscore_names(ngx_conf_t* cf) noexcept {
+  auto* core =
+      static_cast<ngx_http_core_main_conf_t*>(ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module));
+  auto** servers = static_cast<ngx_http_core_srv_conf_t**>(core->servers.elts);
+  for (ngx_uint_t i = 0; i < core->servers.nelts; ++i) {
+    if (servers[i]->underscores_in_headers || !servers[i]->ignore_invalid_headers) return true;
+  }
+  return false;
+}
+
 }  // namespace datadog::module

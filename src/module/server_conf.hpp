@@ -25,4 +25,9 @@ void note_content_handler(ngx_conf_t* cf) noexcept;
 // False only when no location of the request's server can forward it.
 bool server_may_forward(ngx_http_request_t* r) noexcept;
 
+// Whether any server of the configuration lets request header names with
+// `_` into the request (underscores_in_headers on, or ignore_invalid_headers
+// off). Valid once the servers are merged (postconfiguration).
+bool any_server_keeps_underscore_names(ngx_conf_t* cf) noexcept;
+
 }  // namespace datadog::module

@@ -67,6 +67,28 @@ std::string_view upstream_address(ngx_http_request_t* r) noexcept {
   return peer != nullptr ? to_string_view(*peer) : std::string_view{};
 }
 
+// $http_host, as the client wrote it (with its port). Without one (HTTP/1.0,
+// HTTP/0.9), what nginx itself calls the server: the host of an absolute
+// request line, else the server's first server_name ($host) unless that is
+// a pattern ("~regex", "*.example.com"), else the address the client
+// connected to (as in nginx's own redirects).
+std::string_view request_host(ngx_http_request_t* r) noexcept {
+  if (r->headers_in.host != nullptr && r->headers_in.host->value.len != 0)
+    return to_string_view(r->headers_in.host->value);
+  if (r->headers_in.server.len != 0) return to_string_view(r->headers_in.server);
+  const auto* server =
+      static_cast<ngx_http_core_srv_conf_t*>(ngx_http_get_module_srv_conf(r, ngx_http_core_module));
+  if (server != nullptr && server->server_name.len != 0 && server->server_name.data[0] != '~' &&
+      server->server_name.data[0] != '*') {
+    return to_string_view(server->server_name);
+  }
+  auto* text = static_cast<u_char*>(ngx_pnalloc(r->pool, NGX_SOCKADDR_STRLEN));
+  if (text == nullptr) return {};
+  ngx_str_t address{NGX_SOCKADDR_STRLEN, text};
+  if (ngx_connection_local_sockaddr(r->connection, &address, 1) != NGX_OK) return {};
+  return to_string_view(address);
+}
+
 // component:nginx, span.kind:server, language:cpp as msgpack (fixstr
 // headers 0xa0 | length): what finish_request_span would otherwise encode
 // string by string for every request.
@@ -117,9 +139,7 @@ void finish_request_span(ngx_http_request_t* r, RequestContext& ctx) noexcept {
                             : r->connection->error     ? 499
                                                        : 0;
   const std::string_view method = to_string_view(r->method_name);
-  // $http_host, as the client wrote it (with its port); else the server name.
-  const std::string_view host =
-      r->headers_in.host != nullptr ? to_string_view(r->headers_in.host->value) : to_string_view(core->name);
+  const std::string_view host = request_host(r);
 #if (NGX_HTTP_SSL)
   const std::string_view scheme = r->connection->ssl != nullptr ? "https" : "http";
 #else

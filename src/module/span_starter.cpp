@@ -72,7 +72,8 @@ trace::SamplingDecision sample(ngx_http_request_t* r, RequestContext& ctx, const
 // Replaces whatever propagation headers the request has with ours, naming the
 // active span as the upstream's parent.
 void inject_headers(ngx_http_request_t* r, RequestContext& ctx, const MainConf& main) {
-  if (remove_propagation_headers(r, main.propagation_header_names) != NGX_OK) throw std::bad_alloc();
+  if (remove_request_headers(r, main.propagation_header_names, main.underscore_header_names) != NGX_OK)
+    throw std::bad_alloc();
   if (main.inject_styles.empty()) return;
   trace::OutgoingContext outgoing;
   outgoing.trace_id = ctx.trace_id;

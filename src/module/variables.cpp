@@ -31,7 +31,9 @@ void set_value(ngx_http_variable_value_t* v, const u_char* data, std::size_t siz
 ngx_int_t set_copy(ngx_http_request_t* r, ngx_http_variable_value_t* v, std::string_view text) {
   auto* data = static_cast<u_char*>(ngx_pnalloc(r->pool, text.size()));
   if (data == nullptr && !text.empty()) return NGX_ERROR;
-  ngx_memcpy(data, text.data(), text.size());
+  // Empty text may have no data (the location of a request nginx rejected
+  // before choosing one): memcpy from null is undefined even for 0 bytes.
+  if (!text.empty()) ngx_memcpy(data, text.data(), text.size());
   set_value(v, data, text.size());
   return NGX_OK;
 }
