@@ -25,6 +25,8 @@ constexpr ngx_uint_t max_decoded_buffers = 8;  // 128 KB in flight at most, as g
 constexpr std::size_t held_buffer_size = 16;
 static_assert(held_buffer_size >= rum::kMaxHoldBack);
 constexpr std::string_view script_close = "</script>";
+// A failure after the header announced the injection.
+constexpr const char* cut_short = "injection failed, response cut short";
 
 ngx_buf_tag_t our_tag() noexcept { return static_cast<ngx_buf_tag_t>(&ngx_http_datadog_rum_filter_module); }
 
@@ -147,16 +149,14 @@ class BodyFilter {
     return add_unless_empty(b);
   }
 
-  // At the end of the body: count the outcome and, when a Content-Length was
-  // announced but no injection point came, send the promised bytes as spaces.
+  // At the end of the body. The look-ahead saw the injection point in these
+  // same bytes, so it was found; if not, the header's promise (Content-Length,
+  // x-datadog-rum-injected) is broken and the response must not end as if whole.
   bool finish(ngx_buf_t* last) noexcept {
     response_.finished = true;
     if (!response_.found) {
-      if (response_.counters)
-        response_.counters->rum_no_injection_point.fetch_add(1, std::memory_order_relaxed);
-      ngx_log_error(NGX_LOG_INFO, r_->connection->log, 0,
-                    "datadog: RUM not injected: the page has no </head> and no <body> tag");
-      if (!emit_held(0, response_.held_length) || !clear_held() || !emit_padding()) return false;
+      count_failure(r_, response_, cut_short, "the injection point the look-ahead saw did not come again");
+      return false;
     }
     return last == nullptr || out_.add(last);
   }
@@ -167,13 +167,12 @@ class BodyFilter {
     return scan(b, carried);
   }
 
-  // Stops injecting into this body: what is held goes out, and so does the
-  // padding a Content-Length already counts.
+  // A buffer the scanner cannot read before the injection point (only a file
+  // range, though the copy filter was told to read the body into memory): the
+  // header already announced the injection, so the response is cut short.
   bool give_up() noexcept {
-    if (!emit_held(0, response_.held_length) || !clear_held()) return false;
-    response_.found = true;
-    if (response_.counters) response_.counters->rum_failed.fetch_add(1, std::memory_order_relaxed);
-    return emit_padding();
+    count_failure(r_, response_, cut_short, "a body buffer before the injection point is not in memory");
+    return false;
   }
 
   // One flush buffer per response, reused: a special buffer carries no data
@@ -209,17 +208,6 @@ class BodyFilter {
       return out_.add(flags);
     }
     return true;
-  }
-
-  bool emit_padding() noexcept {
-    if (response_.pad_length <= 0) return true;
-    const auto n = static_cast<std::size_t>(response_.pad_length);
-    response_.pad_length = 0;
-    auto* spaces = static_cast<u_char*>(ngx_pnalloc(r_->pool, n));
-    if (spaces == nullptr) return false;
-    ngx_memset(spaces, ' ', n);
-    ngx_buf_t* pad = memory_buf(r_->pool, spaces, n);
-    return pad != nullptr && out_.add(pad);
   }
 
   bool clear_held() noexcept {
@@ -266,18 +254,6 @@ ngx_int_t pass_on(ngx_http_request_t* r, RumResponse& response, Output& out,
   return rc;
 }
 
-// Once the snippet is out, the rest of a static file need not be read into
-// memory for this filter: unless a filter after it needs memory too (gzip),
-// the copy filter may pass the remaining file range as it is, for sendfile().
-// The copy filter decided at its first call from r->filter_need_in_memory,
-// which this filter set; its context is where it keeps the decision.
-void release_memory_requirement(ngx_http_request_t* r, RumResponse& response) noexcept {
-  response.memory_released = true;
-  if (response.others_need_memory) return;
-  auto* copy = static_cast<ngx_output_chain_ctx_t*>(ngx_http_get_module_ctx(r, ngx_http_copy_filter_module));
-  if (copy != nullptr) copy->need_in_memory = 0;
-}
-
 ngx_int_t filter_identity(ngx_http_request_t* r, RumResponse& response, ngx_chain_t* in,
                           ngx_http_output_body_filter_pt next) noexcept {
   BodyFilter filter(r, response);
@@ -289,29 +265,11 @@ ngx_int_t filter_identity(ngx_http_request_t* r, RumResponse& response, ngx_chai
     } else if (ngx_buf_special(b)) {
       ok = b->last_buf ? filter.finish(b) : filter.output().add(b);
     } else if (!ngx_buf_in_memory(b)) {
-      // Only a file range: the copy filter was told to read bodies into
-      // memory, so this is unexpected. Give up on this body, keeping the
-      // announced length true (the promised bytes go out as spaces here).
-      ok = filter.give_up() && filter.output().add(b);
+      ok = filter.give_up();
     } else {
       const bool last = b->last_buf;
-      if (last && response.pad_length > 0 && !response.found) {
-        // The padding must precede the end-of-body flag.
-        b->last_buf = 0;
-        b->last_in_chain = 0;
-        ok = filter.scan(b, 0);
-        ngx_buf_t* end = new_buf(r->pool);
-        if (ok && end != nullptr) {
-          end->last_buf = 1;
-          end->last_in_chain = 1;
-          ok = response.found ? filter.output().add(end) : filter.finish(end);
-        } else {
-          ok = false;
-        }
-      } else {
-        ok = filter.scan(b, 0);
-        if (ok && last && !response.finished) ok = filter.finish(nullptr);
-      }
+      ok = filter.scan(b, 0);
+      if (ok && last && !response.finished) ok = filter.finish(nullptr);
     }
     if (!ok) return NGX_ERROR;
   }
@@ -363,9 +321,10 @@ Decoded decode_pending(ngx_http_request_t* r, RumResponse& response, BodyFilter&
       advance(in, step.consumed);
       out->last += step.produced;
       if (step.failed) {
-        if (response.counters) response.counters->rum_failed.fetch_add(1, std::memory_order_relaxed);
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "datadog: RUM: the upstream's compressed body is corrupt; response cut short");
+        // The header (and maybe part of the body) is out: as nginx does when an
+        // upstream fails mid-body, the response ends early, never as if whole.
+        count_failure(r, response, cut_short,
+                      "the upstream's compressed body is corrupt after the look-ahead");
         return Decoded::error;
       }
       if (out->last > out->pos) {
@@ -377,7 +336,7 @@ Decoded decode_pending(ngx_http_request_t* r, RumResponse& response, BodyFilter&
       continue;  // the same input again until consumed
     }
     if (!ngx_buf_in_memory(in) && !ngx_buf_special(in)) {
-      if (response.counters) response.counters->rum_failed.fetch_add(1, std::memory_order_relaxed);
+      count_failure(r, response, cut_short, "a compressed body buffer is not in memory");
       return Decoded::error;
     }
     ngx_chain_t* tail_link = nullptr;
@@ -403,7 +362,165 @@ Decoded decode_pending(ngx_http_request_t* r, RumResponse& response, BodyFilter&
   return Decoded::done;
 }
 
+// A copy of b's data (or, for a buffer without data, of its flags) in the
+// request pool, so that b itself can be reused at once.
+bool carries_data(const ngx_buf_t* b) noexcept {
+  return (ngx_buf_in_memory(b) && b->last > b->pos) || (b->in_file && b->file_last > b->file_pos);
+}
+
+bool carries_anything(const ngx_buf_t* b) noexcept {
+  return carries_data(b) || b->flush || b->sync || b->last_in_chain || b->last_buf;
+}
+
+// On an upstream error after the upstream module sent the header (which this
+// filter holds), nginx closes the upstream connection, turns keepalive off and
+// sends a lone flush buffer, then closes the client connection: no last
+// buffer comes.
+bool upstream_failed(const ngx_http_request_t* r) noexcept {
+  return r->upstream != nullptr && r->upstream->peer.connection == nullptr && !r->keepalive;
+}
+
+ngx_buf_t* copy_of(ngx_pool_t* pool, const ngx_buf_t* b) noexcept {
+  const std::size_t n = ngx_buf_in_memory(b) ? data_size(b) : 0;
+  ngx_buf_t* copy = new_buf(pool);
+  if (copy == nullptr) return nullptr;
+  copy->flush = b->flush;
+  copy->sync = b->sync;
+  copy->last_in_chain = b->last_in_chain;
+  copy->last_buf = b->last_buf;
+  if (n > 0) {
+    auto* data = static_cast<u_char*>(ngx_pnalloc(pool, n));
+    if (data == nullptr) return nullptr;
+    copy->start = copy->pos = data;
+    copy->last = copy->end = ngx_cpymem(data, b->pos, n);
+    copy->temporary = 1;
+  }
+  return copy;
+}
+
+void consume(ngx_buf_t* b) noexcept {
+  b->pos = b->last;
+  if (b->in_file) b->file_pos = b->file_last;
+}
+
+constexpr std::size_t look_ahead_output_size = 4096;
+
+// Feeds one buffer to the look-ahead. A compressed body is decoded into a
+// scratch buffer; the decoder starts over once the verdict says inject. After
+// the verdict, the rest of the buffers at hand are still decoded, so that a
+// body that breaks in them is passed on as it is rather than cut short later.
+void probe(ngx_http_request_t* r, RumResponse& response, const ngx_buf_t* b) noexcept {
+  rum::LookAhead& look_ahead = response.look_ahead;
+  const bool decoding = response.inflater != nullptr && look_ahead.verdict() != rum::LookAhead::Verdict::skip;
+  if (response.failure != nullptr ||
+      (look_ahead.verdict() != rum::LookAhead::Verdict::undecided && !decoding)) {
+    return;
+  }
+  if (ngx_buf_special(b)) return;
+  if (!ngx_buf_in_memory(b)) {
+    if (b->in_file && b->file_last > b->file_pos) {
+      response.failure = "a body buffer is only a file range, not in memory (sendfile)";
+    }
+    return;
+  }
+  if (response.inflater == nullptr) {
+    look_ahead.feed({reinterpret_cast<const char*>(b->pos), data_size(b)});
+    return;
+  }
+  if (response.look_ahead_output == nullptr) {
+    response.look_ahead_output = static_cast<u_char*>(ngx_pnalloc(r->pool, look_ahead_output_size));
+    if (response.look_ahead_output == nullptr) {
+      response.failure = "no memory for the look-ahead";
+      return;
+    }
+  }
+  std::size_t offset = 0;
+  while (offset < data_size(b)) {
+    const auto step = response.inflater->inflate({b->pos + offset, data_size(b) - offset},
+                                                 {response.look_ahead_output, look_ahead_output_size});
+    offset += step.consumed;
+    if (step.failed) {
+      ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                     "datadog: RUM: the body does not decode as its Content-Encoding says");
+      look_ahead.reject(rum::SkipReason::not_compressed);
+      return;
+    }
+    if (step.produced > 0) {
+      look_ahead.feed({reinterpret_cast<const char*>(response.look_ahead_output), step.produced});
+    }
+    if (step.finished) {
+      look_ahead.end();
+      return;
+    }
+    if (step.consumed == 0 && step.produced == 0) return;
+  }
+}
+
 }  // namespace
+
+void count_failure(ngx_http_request_t* r, RumResponse& response, const char* outcome,
+                   const char* why) noexcept {
+  if (response.counters) response.counters->rum_failed.fetch_add(1, std::memory_order_relaxed);
+  ngx_log_error(NGX_LOG_WARN, r->connection->log, 0, "datadog: RUM %s: %s", outcome, why);
+}
+
+LookAheadStep look_ahead(ngx_http_request_t* r, RumResponse& response, ngx_chain_t* in,
+                         ngx_chain_t** out) noexcept {
+  bool complete = false;
+  bool flush_only = true;
+  std::size_t incoming = 0;
+  for (ngx_chain_t* link = in; link != nullptr; link = link->next) {
+    probe(r, response, link->buf);
+    if (ngx_buf_in_memory(link->buf)) incoming += data_size(link->buf);
+    if (link->buf->last_buf) complete = true;
+    if (!link->buf->flush || carries_data(link->buf)) flush_only = false;
+  }
+  rum::LookAhead& look_ahead = response.look_ahead;
+  if (response.failure == nullptr && look_ahead.verdict() == rum::LookAhead::Verdict::undecided) {
+    if (in != nullptr && flush_only && upstream_failed(r)) {
+      // No more body will come: the header and what came go out, so that the
+      // client sees the response cut short as nginx alone would send it.
+      response.failure = "the upstream's body ended early, before the look-ahead's verdict";
+    } else if (complete) {
+      look_ahead.end();
+    } else if (response.seen_bytes + incoming >= rum::kLookAheadLimit) {
+      // Only a compressed body gets here (the look-ahead counts decoded bytes).
+      look_ahead.reject(rum::SkipReason::look_ahead_exceeded);
+    }
+  }
+  if (response.failure == nullptr && look_ahead.verdict() == rum::LookAhead::Verdict::undecided) {
+    for (ngx_chain_t* link = in; link != nullptr; link = link->next) {
+      if (carries_anything(link->buf)) {
+        ngx_buf_t* copy = copy_of(r->pool, link->buf);
+        ngx_chain_t* held = ngx_alloc_chain_link(r->pool);
+        if (copy == nullptr || held == nullptr) return LookAheadStep::error;
+        held->buf = copy;
+        held->next = nullptr;
+        *response.seen_tail = held;
+        response.seen_tail = &held->next;
+        response.seen_bytes += data_size(copy);
+      }
+      consume(link->buf);
+    }
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "datadog: RUM look-ahead: %uz bytes held, no verdict yet", response.seen_bytes);
+    return LookAheadStep::waiting;
+  }
+  *response.seen_tail = in;
+  *out = response.seen;
+  response.seen = nullptr;
+  response.seen_tail = &response.seen;
+  return LookAheadStep::decided;
+}
+
+void release_memory_requirement(ngx_http_request_t* r, RumResponse& response) noexcept {
+  // The copy filter decided at its first call from r->filter_need_in_memory,
+  // which this filter set; its context is where it keeps the decision.
+  response.memory_released = true;
+  if (response.others_need_memory) return;
+  auto* copy = static_cast<ngx_output_chain_ctx_t*>(ngx_http_get_module_ctx(r, ngx_http_copy_filter_module));
+  if (copy != nullptr) copy->need_in_memory = 0;
+}
 
 ngx_int_t filter_rum_body(ngx_http_request_t* r, RumResponse& response, ngx_chain_t* in,
                           ngx_http_output_body_filter_pt next) noexcept {

@@ -16,6 +16,9 @@ int window_bits(BodyInflater::Format format, bool raw) {
 bool BodyInflater::begin(Format format, AllocFn alloc, FreeFn free, void* opaque) noexcept {
   end();
   format_ = format;
+  alloc_ = alloc;
+  free_ = free;
+  opaque_ = opaque;
   stream_ = z_stream{};
   stream_.zalloc = alloc;
   stream_.zfree = free;
@@ -66,6 +69,16 @@ BodyInflater::Step BodyInflater::inflate(std::span<const std::uint8_t> in,
     end();
   }
   return step;
+}
+
+bool BodyInflater::restart() noexcept {
+  if (active_ && inflateReset2(&stream_, window_bits(format_, false)) == Z_OK) {
+    finished_ = false;
+    raw_fallback_tried_ = false;
+    total_in_ = 0;
+    return true;
+  }
+  return begin(format_, alloc_, free_, opaque_);
 }
 
 void BodyInflater::end() noexcept {
