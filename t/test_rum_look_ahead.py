@@ -225,3 +225,23 @@ def test_gzip_static_page_after_the_look_ahead_is_still_decoded_and_injected(ngi
     split_injection(reply.body, SMALL_PAGE, head_end(SMALL_PAGE))
     rum = rum_counters(server)
     assert rum["decoded"] == 1 and rum["injected"] == 1
+
+
+@pytest.mark.parametrize("framing", ["length", "chunked"])
+def test_upstream_failing_before_the_verdict_gets_header_and_bytes_unchanged(nginx, upstream, framing):
+    # HTTP/1.1 to the upstream: a chunked body cut short is an error (with
+    # HTTP/1.0, the close would end the body normally).
+    server = nginx(proxied(upstream, location_extra="proxy_http_version 1.1;"))
+    at = head_end(SMALL_PAGE) - 20
+    raw = client.raw_request(server.port, f"GET /html/cut?at={at}&framing={framing} HTTP/1.1\r\n"
+                             "Host: x\r\n\r\n".encode())
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 "), head
+    assert b"x-datadog-rum-injected" not in head
+    if framing == "length":
+        assert f"Content-Length: {len(SMALL_PAGE)}".encode() in head, "the upstream's length, unchanged"
+        assert body == SMALL_PAGE[:at]
+    else:
+        assert SMALL_PAGE[:at] in body and not body.endswith(b"0\r\n\r\n")
+    assert any("ended early, before the look-ahead" in line for line in warn_lines(server))
+    assert rum_counters(server)["failed"] == 1
