@@ -246,6 +246,9 @@ ngx_int_t send_held_header(ngx_http_request_t* r, RumResponse& response, ngx_cha
   const bool inject =
       response.failure == nullptr && response.look_ahead.verdict() == rum::LookAhead::Verdict::inject;
   if (inject) {
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "datadog: RUM injection point within the first %uL bytes: injecting",
+                   static_cast<uint64_t>(response.look_ahead.seen()));
     if (prepare_injected_header(r, response) != NGX_OK) return NGX_ERROR;
   } else {
     note_not_injected(r, response);

@@ -304,7 +304,7 @@ ENDPOINTS = [
     ("/html/csp?policy=P", "SMALL_PAGE with Content-Security-Policy: P"),
     ("/html/stream?mb=N", "iter_stream_page(N), chunked 64 KiB pieces, default N=1"),
     ("/html/cut?at=N&framing=length|chunked", "SMALL_PAGE announced whole, hangs up after N bytes"),
-    ("/html/repeat?unit=U&mb=N&head=0|1", "<html><head>, U repeated to N MiB, </head><body></body></html>, chunked"),
+    ("/html/repeat?unit=U&mb=N|kb=N&head=0|1", "<html><head>, U repeated to N MiB (KiB), </head><body></body></html>, chunked"),
 ]
 
 
@@ -504,6 +504,8 @@ REPEAT_TAIL = b"</head><body></body></html>"
 def html_repeat():
     unit = request.args.get("unit", "<").encode("utf-8") or b"<"
     total = _int_arg("mb", 1, 0, 4096) * 1024 * 1024
+    if "kb" in request.args:
+        total = _int_arg("kb", 1, 0, 1024 * 1024) * 1024
     piece = (unit * (1024 * 1024 // len(unit) + 1))[:1024 * 1024]
     head = REPEAT_HEAD if request.args.get("head", "1") == "1" else b""
 
