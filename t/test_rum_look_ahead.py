@@ -245,3 +245,25 @@ def test_upstream_failing_before_the_verdict_gets_header_and_bytes_unchanged(ngi
         assert SMALL_PAGE[:at] in body and not body.endswith(b"0\r\n\r\n")
     assert any("ended early, before the look-ahead" in line for line in warn_lines(server))
     assert rum_counters(server)["failed"] == 1
+
+
+def test_held_header_goes_out_over_http2(nginx, upstream):
+    """HTTP/2's header filter builds the HEADERS frame when the look-ahead
+    releases the header: injected and untouched responses both arrive whole."""
+    import subprocess
+    server = nginx(f"""
+    datadog_tracing off;
+    {SEED}
+    server {{
+        listen 127.0.0.1:@PORT@ http2;
+        location / {{ proxy_pass http://{upstream.address}; }}
+    }}""")
+    for path, check in (("/html/small", lambda body: split_injection(body, SMALL_PAGE, head_end(SMALL_PAGE))),
+                        ("/html/fragment", lambda body: body == FRAGMENT_PAGE or pytest.fail(body))):
+        done = subprocess.run(["curl", "-sS", "--http2-prior-knowledge", "-D", "-",
+                               f"http://127.0.0.1:{server.port}{path}"], capture_output=True, timeout=10)
+        assert done.returncode == 0, done.stderr
+        head, _, body = done.stdout.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/2 200"), head
+        check(body)
+        assert (b"x-datadog-rum-injected: 1" in head) == (path == "/html/small")
