@@ -267,3 +267,17 @@ def test_held_header_goes_out_over_http2(nginx, upstream):
         assert head.startswith(b"HTTP/2 200"), head
         check(body)
         assert (b"x-datadog-rum-injected: 1" in head) == (path == "/html/small")
+
+
+def test_head_from_a_proxied_ssi_include_is_injected(nginx, upstream, tmp_path):
+    """The look-ahead waits across a subrequest to the upstream: the main
+    page's own bytes are held (and copied) until the include brings </head>."""
+    (tmp_path / "page.html").write_bytes(b"<!-- before -->" + b"<p>x</p>" * 2000
+                                         + b"<!--# include virtual=\"/app/html/small\" --><!-- after -->")
+    server = nginx(static(tmp_path, "sendfile on;", server_extra=f"""
+        location / {{ ssi on; }}
+        location /app/ {{ proxy_pass http://{upstream.address}/; proxy_buffering off; }}"""))
+    reply = client.get(server.port, "/page.html")
+    expected = b"<!-- before -->" + b"<p>x</p>" * 2000 + SMALL_PAGE + b"<!-- after -->"
+    split_injection(reply.body, expected, expected.index(b"</head>"))
+    assert reply.header("x-datadog-rum-injected") == "1"
