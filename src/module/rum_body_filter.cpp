@@ -1,15 +1,12 @@
-// The RUM body filter: passes the body on with the snippet spliced in before
-// the injection point the scanner finds. Bytes are never copied, except the
-// few of a possible tag cut by a buffer boundary (held back until the next
-// buffer decides) and, for a compressed upstream body, the decoded output.
+// The RUM body filter: first the look-ahead, which reads the start of the
+// body while the header waits (copying what it holds, so that no upstream or
+// file buffer stays busy); then, for a response that gets the snippet, the
+// body with the snippet spliced in at the point the look-ahead found. Bytes
+// are never copied there, except a compressed upstream body's decoded output.
 // Once the snippet is out, buffers go on untouched. The filter runs after
 // nginx's postpone filter, so everything arrives as the main request's, and
 // only last_buf ends the body (last_in_chain ends each subrequest's part).
-#include <algorithm>
-#include <cstring>
-
 #include "module/rum_response.hpp"
-#include "rum/injection_scanner.hpp"
 
 extern "C" ngx_module_t ngx_http_datadog_rum_filter_module;
 extern "C" ngx_module_t ngx_http_copy_filter_module;  // nginx's; its context is an ngx_output_chain_ctx_t
@@ -22,8 +19,6 @@ namespace {
 constexpr unsigned rum_buffered = 0x08;
 constexpr std::size_t decoded_buffer_size = 16384;
 constexpr ngx_uint_t max_decoded_buffers = 8;  // 128 KB in flight at most, as gunzip's default
-constexpr std::size_t held_buffer_size = 16;
-static_assert(held_buffer_size >= rum::kMaxHoldBack);
 constexpr std::string_view script_close = "</script>";
 // A failure after the header announced the injection.
 constexpr const char* cut_short = "injection failed, response cut short";
@@ -44,12 +39,6 @@ struct Output {
     tail = &link->next;
     return true;
   }
-  bool add_link(ngx_chain_t* link) noexcept {
-    link->next = nullptr;
-    *tail = link;
-    tail = &link->next;
-    return true;
-  }
 };
 
 // nginx's ngx_calloc_buf is a C macro that C++ does not accept.
@@ -60,7 +49,6 @@ ngx_buf_t* new_buf(ngx_pool_t* pool) noexcept {
 std::size_t data_size(const ngx_buf_t* b) noexcept { return static_cast<std::size_t>(b->last - b->pos); }
 
 void advance(ngx_buf_t* b, std::size_t n) noexcept { b->pos += n; }
-void cut_back(ngx_buf_t* b, std::size_t n) noexcept { b->last -= n; }
 
 // The first n bytes of b, sharing its memory (b is sent after it, so the
 // memory stays valid until both are out).
@@ -92,61 +80,29 @@ class BodyFilter {
 
   Output& output() noexcept { return out_; }
 
-  // Emits b (an upstream buffer, or one of our decoded buffers whose first
-  // `carried` bytes are held-back bytes the scanner has already seen).
-  bool scan(ngx_buf_t* b, std::size_t carried) noexcept {
+  // Emits b (an upstream buffer, or one of our decoded buffers), with the
+  // snippet before the injection point if it falls in b.
+  bool scan(ngx_buf_t* b) noexcept {
     if (response_.found) return out_.add(b);
     // With sendfile on, the copy filter hands over buffers that are both in
     // memory and a file range, and the writer sends those from the file. Cut
     // around the injection point, that would alternate sendfile() with
     // writev() for the pieces; as memory only, they all go in one writev().
     b->in_file = 0;
-    const u_char* data = b->pos + carried;
-    const std::size_t size = static_cast<std::size_t>(b->last - data);
-    const std::uint64_t chunk_start = response_.scanner.fed();
-    const std::uint64_t buffer_start = chunk_start - carried;
-    const std::uint64_t held_start = buffer_start - response_.held_length;
-    const rum::ScanResult result = response_.scanner.feed({reinterpret_cast<const char*>(data), size});
-    if (result.found) {
-      response_.found = true;
-      if (response_.counters) response_.counters->rum_injected.fetch_add(1, std::memory_order_relaxed);
-      if (result.point < buffer_start) {
-        const std::size_t k = static_cast<std::size_t>(result.point - held_start);
-        return emit_held(0, k) && emit_insertion() && emit_held(k, response_.held_length - k) &&
-               clear_held() && add_unless_empty(b);
-      }
-      const std::size_t k = static_cast<std::size_t>(result.point - buffer_start);
-      if (!emit_held(0, response_.held_length) || !clear_held()) return false;
-      if (k > 0) {
-        ngx_buf_t* prefix = prefix_of(r_->pool, b, k);
-        if (prefix == nullptr || !out_.add(prefix)) return false;
-        advance(b, k);
-      }
-      return emit_insertion() && out_.add(b);
+    const std::uint64_t buffer_start = response_.known_point.fed();
+    const rum::ScanResult result =
+        response_.known_point.feed({reinterpret_cast<const char*>(b->pos), data_size(b)});
+    if (!result.found) return add_unless_empty(b);
+    response_.found = true;
+    if (response_.counters) response_.counters->rum_injected.fetch_add(1, std::memory_order_relaxed);
+    // The point is in b, so b keeps at least the '<' it is before.
+    const std::size_t k = static_cast<std::size_t>(result.point - buffer_start);
+    if (k > 0) {
+      ngx_buf_t* prefix = prefix_of(r_->pool, b, k);
+      if (prefix == nullptr || !out_.add(prefix)) return false;
+      advance(b, k);
     }
-    if (b->last_buf) {
-      // Nothing more comes: what was held back is text after all.
-      return emit_held(0, response_.held_length) && clear_held() && add_unless_empty(b);
-    }
-    const std::size_t keep = static_cast<std::size_t>(response_.scanner.fed() - result.safe_end);
-    if (result.safe_end >= buffer_start) {
-      if (!emit_held(0, response_.held_length)) return false;
-      const std::size_t from_b = std::min(keep, data_size(b));
-      ngx_memcpy(response_.held, b->last - from_b, from_b);
-      response_.held_length = from_b;
-      cut_back(b, from_b);
-      return add_unless_empty(b);
-    }
-    // The new hold starts inside the old one: release its head, keep the rest and all of b.
-    const std::size_t release = static_cast<std::size_t>(result.safe_end - held_start);
-    if (!emit_held(0, release)) return false;
-    std::memmove(response_.held, response_.held + release, response_.held_length - release);
-    response_.held_length -= release;
-    const std::size_t n = data_size(b);
-    ngx_memcpy(response_.held + response_.held_length, b->pos, n);
-    response_.held_length += n;
-    advance(b, n);
-    return add_unless_empty(b);
+    return emit_insertion() && out_.add(b);
   }
 
   // At the end of the body. The look-ahead saw the injection point in these
@@ -162,9 +118,9 @@ class BodyFilter {
   }
 
   // A decoded buffer: its link goes back to the pool's list (scan links it anew).
-  bool scan_decoded(ngx_buf_t* b, std::size_t carried, ngx_chain_t* link) noexcept {
+  bool scan_decoded(ngx_buf_t* b, ngx_chain_t* link) noexcept {
     ngx_free_chain(r_->pool, link);
-    return scan(b, carried);
+    return scan(b);
   }
 
   // A buffer the scanner cannot read before the injection point (only a file
@@ -188,15 +144,6 @@ class BodyFilter {
  private:
   bool add_unless_empty(ngx_buf_t* b) noexcept {
     if (data_size(b) > 0 || ngx_buf_special(b)) return out_.add(b);
-    if (b->tag == our_tag()) {
-      // One of our decoded buffers that held back all it had: reuse it.
-      ngx_chain_t* link = ngx_alloc_chain_link(r_->pool);
-      if (link == nullptr) return false;
-      b->pos = b->last = b->start;
-      link->buf = b;
-      link->next = response_.free;
-      response_.free = link;
-    }
     if (b->last_buf || b->last_in_chain || b->flush) {
       // An emptied buffer cannot go on (the writer rejects zero-size data
       // buffers), but its flags must.
@@ -208,29 +155,6 @@ class BodyFilter {
       return out_.add(flags);
     }
     return true;
-  }
-
-  bool clear_held() noexcept {
-    response_.held_length = 0;
-    return true;
-  }
-
-  // Sends held[from, from + n) in one of our small reusable buffers.
-  bool emit_held(std::size_t from, std::size_t n) noexcept {
-    if (n == 0) return true;
-    ngx_chain_t* link = ngx_chain_get_free_buf(r_->pool, &response_.free);
-    if (link == nullptr) return false;
-    ngx_buf_t* b = link->buf;
-    if (b->start == nullptr) {
-      b->start = static_cast<u_char*>(ngx_palloc(r_->pool, held_buffer_size));
-      if (b->start == nullptr) return false;
-      b->end = b->start + held_buffer_size;
-    }
-    b->pos = b->start;
-    b->last = ngx_cpymem(b->start, response_.held + from, n);
-    b->temporary = 1;
-    b->tag = our_tag();
-    return out_.add_link(link);
   }
 
   bool emit_insertion() noexcept {
@@ -268,7 +192,7 @@ ngx_int_t filter_identity(ngx_http_request_t* r, RumResponse& response, ngx_chai
       ok = filter.give_up();
     } else {
       const bool last = b->last_buf;
-      ok = filter.scan(b, 0);
+      ok = filter.scan(b);
       if (ok && last && !response.finished) ok = filter.finish(nullptr);
     }
     if (!ok) return NGX_ERROR;
@@ -312,10 +236,6 @@ Decoded decode_pending(ngx_http_request_t* r, RumResponse& response, BodyFilter&
       ngx_chain_t* link = decoded_buffer(r, response);
       if (link == nullptr) return Decoded::stalled;
       ngx_buf_t* out = link->buf;
-      // Held-back bytes go first: the scanner has seen them already.
-      const std::size_t carried = response.found ? 0 : response.held_length;
-      out->last = ngx_cpymem(out->last, response.held, carried);
-      response.held_length = 0;
       const auto step = response.inflater->inflate(
           {in->pos, data_size(in)}, {out->last, static_cast<std::size_t>(out->end - out->last)});
       advance(in, step.consumed);
@@ -328,7 +248,7 @@ Decoded decode_pending(ngx_http_request_t* r, RumResponse& response, BodyFilter&
         return Decoded::error;
       }
       if (out->last > out->pos) {
-        if (!filter.scan_decoded(out, carried, link)) return Decoded::error;
+        if (!filter.scan_decoded(out, link)) return Decoded::error;
       } else {
         link->next = response.free;  // nothing decoded: reuse at once
         response.free = link;
@@ -339,19 +259,11 @@ Decoded decode_pending(ngx_http_request_t* r, RumResponse& response, BodyFilter&
       count_failure(r, response, cut_short, "a compressed body buffer is not in memory");
       return Decoded::error;
     }
-    ngx_chain_t* tail_link = nullptr;
-    if (last && response.held_length > 0) {
-      // The held bytes turned out to be text; they need a buffer of their own.
-      if ((tail_link = decoded_buffer(r, response)) == nullptr) return Decoded::stalled;
-      tail_link->buf->last = ngx_cpymem(tail_link->buf->last, response.held, response.held_length);
-      response.held_length = 0;
-    }
     if (in->flush && !filter.emit_flush()) return Decoded::error;
     ngx_chain_t* done = response.pending;
     response.pending = done->next;
     ngx_free_chain(r->pool, done);
     if (last) {
-      if (tail_link != nullptr && !filter.output().add_link(tail_link)) return Decoded::error;
       ngx_buf_t* end = new_buf(r->pool);
       if (end == nullptr) return Decoded::error;
       end->last_buf = 1;

@@ -250,6 +250,7 @@ ngx_int_t send_held_header(ngx_http_request_t* r, RumResponse& response, ngx_cha
                    "datadog: RUM injection point within the first %uL bytes: injecting",
                    static_cast<uint64_t>(response.look_ahead.seen()));
     if (prepare_injected_header(r, response) != NGX_OK) return NGX_ERROR;
+    response.known_point = rum::KnownInjectionPoint(response.look_ahead.point());
   } else {
     note_not_injected(r, response);
   }

@@ -1,13 +1,12 @@
 // What the RUM filter keeps for one response, in the request pool: the
-// look-ahead and the body bytes it has seen while the header waits, the
-// scanner's state, the bytes it holds back, the pieces to insert, and (for a
-// compressed upstream body) the decoder and its output buffers.
+// look-ahead and the body bytes it has seen while the header waits, where the
+// snippet goes, the pieces to insert, and (for a compressed upstream body) the
+// decoder and its output buffers.
 #pragma once
 
 #include "agent/status_board.hpp"
 #include "module/nginx.hpp"
 #include "rum/body_inflater.hpp"
-#include "rum/injection_scanner.hpp"
 #include "rum/look_ahead.hpp"
 
 namespace datadog::module {
@@ -23,16 +22,13 @@ struct RumResponse {
   u_char* look_ahead_output = nullptr;  // decoding scratch for a compressed body
   const char* failure = nullptr;        // why the look-ahead could not read the body
 
-  rum::InjectionScanner scanner;
+  // Where the snippet goes, from the look-ahead (rum_filter.cpp sets it).
+  rum::KnownInjectionPoint known_point;
   // Inserted at the injection point, in three pieces so that the snippet body
   // (configuration memory, ~1 KB) is never copied per request: the opening
   // (meta tags and `<script>` with its nonce), the body, and `</script>`.
   ngx_str_t opening{};
   ngx_str_t body{};
-  // A possible tag start at the end of what was scanned (identity bodies; a
-  // decoded body carries them into its next output buffer instead).
-  u_char held[rum::kMaxHoldBack]{};
-  std::size_t held_length = 0;
   bool found = false;                     // the snippet went out
   bool finished = false;                  // the last buffer went through
   bool passthrough = false;               // nothing left to do: buffers go on untouched

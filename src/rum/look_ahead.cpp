@@ -33,8 +33,9 @@ LookAhead::Verdict LookAhead::feed(std::string_view chunk) {
   }
   // A found point needs at least "<body" plus the byte after it, so the start
   // has been checked by then.
-  if (scanner_.feed(chunk).found) {
+  if (const ScanResult result = scanner_.feed(chunk); result.found) {
     verdict_ = Verdict::inject;
+    point_ = result.point;
   } else if (scanner_.fed() >= limit_) {
     verdict_ = Verdict::skip;
     skip_reason_ = SkipReason::look_ahead_exceeded;

@@ -44,6 +44,8 @@ class LookAhead {
   }
 
   Verdict verdict() const { return verdict_; }
+  // With the verdict inject: the offset of the '<' the snippet goes before.
+  std::uint64_t point() const { return point_; }
   SkipReason skip_reason() const { return skip_reason_; }
   std::uint64_t seen() const { return scanner_.fed(); }
 
@@ -57,6 +59,29 @@ class LookAhead {
   bool start_checked_ = false;
   Verdict verdict_ = Verdict::undecided;
   SkipReason skip_reason_ = SkipReason::eligible;
+  std::uint64_t point_ = 0;
+};
+
+// The injection point the look-ahead found, replayed over the same bytes when
+// they are sent: the scanner's results without scanning them a second time.
+// Nothing is held back (the point is known).
+class KnownInjectionPoint {
+ public:
+  explicit KnownInjectionPoint(std::uint64_t point = 0) : point_(point) {}
+
+  ScanResult feed(std::string_view chunk) {
+    fed_ += chunk.size();
+    ScanResult result;
+    result.found = point_ < fed_;
+    result.point = point_;
+    result.safe_end = result.found ? point_ : fed_;
+    return result;
+  }
+  std::uint64_t fed() const { return fed_; }
+
+ private:
+  std::uint64_t point_;
+  std::uint64_t fed_ = 0;
 };
 
 }  // namespace datadog::rum

@@ -1,6 +1,7 @@
 // The look-ahead's verdict from the first bytes of a body.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 #include "rum/look_ahead.hpp"
@@ -74,4 +75,28 @@ TEST(RumLookAhead, RejectOverridesAnyVerdict) {
   EXPECT_EQ(look_ahead.verdict(), Verdict::skip);
   EXPECT_EQ(look_ahead.skip_reason(), SkipReason::not_compressed);
   EXPECT_EQ(look_ahead.feed("<body>"), Verdict::skip);
+}
+
+TEST(RumLookAhead, KnownPointReplaysWhereTheScannerFoundIt) {
+  const std::string page = "<!doctype html><html><head><title>t</title></head><body></body></html>";
+  const LookAhead look_ahead = run(page, 3, false);
+  ASSERT_EQ(look_ahead.verdict(), Verdict::inject);
+  EXPECT_EQ(look_ahead.point(), page.find("</head>"));
+  for (std::size_t piece : {1u, 5u, 64u}) {
+    KnownInjectionPoint known(look_ahead.point());
+    std::size_t at = 0;
+    ScanResult result;
+    while (!result.found && at < page.size()) {
+      result = known.feed(std::string_view(page).substr(at, piece));
+      at += std::min(piece, page.size() - at);
+      EXPECT_EQ(known.fed(), at);
+      if (!result.found) {
+        EXPECT_EQ(result.safe_end, at) << "nothing is held back";
+      }
+    }
+    ASSERT_TRUE(result.found) << piece;
+    EXPECT_EQ(result.point, page.find("</head>")) << piece;
+    EXPECT_GT(known.fed(), result.point);
+    EXPECT_LE(known.fed() - piece, result.point) << "found in the piece that holds it";
+  }
 }
