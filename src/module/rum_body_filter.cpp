@@ -318,16 +318,11 @@ void consume(ngx_buf_t* b) noexcept {
 constexpr std::size_t look_ahead_output_size = 4096;
 
 // Feeds one buffer to the look-ahead. A compressed body is decoded into a
-// scratch buffer; the decoder starts over once the verdict says inject. After
-// the verdict, the rest of the buffers at hand are still decoded, so that a
-// body that breaks in them is passed on as it is rather than cut short later.
+// scratch buffer, up to the verdict; the decoder starts over once the verdict
+// says inject (decoding the start twice costs less than keeping its output).
 void probe(ngx_http_request_t* r, RumResponse& response, const ngx_buf_t* b) noexcept {
   rum::LookAhead& look_ahead = response.look_ahead;
-  const bool decoding = response.inflater != nullptr && look_ahead.verdict() != rum::LookAhead::Verdict::skip;
-  if (response.failure != nullptr ||
-      (look_ahead.verdict() != rum::LookAhead::Verdict::undecided && !decoding)) {
-    return;
-  }
+  if (response.failure != nullptr || look_ahead.verdict() != rum::LookAhead::Verdict::undecided) return;
   if (ngx_buf_special(b)) return;
   if (!ngx_buf_in_memory(b)) {
     if (b->in_file && b->file_last > b->file_pos) {
@@ -347,7 +342,7 @@ void probe(ngx_http_request_t* r, RumResponse& response, const ngx_buf_t* b) noe
     }
   }
   std::size_t offset = 0;
-  while (offset < data_size(b)) {
+  while (offset < data_size(b) && look_ahead.verdict() == rum::LookAhead::Verdict::undecided) {
     const auto step = response.inflater->inflate({b->pos + offset, data_size(b) - offset},
                                                  {response.look_ahead_output, look_ahead_output_size});
     offset += step.consumed;

@@ -33,11 +33,14 @@ bool BodyInflater::begin(Format format, AllocFn alloc, FreeFn free, void* opaque
 BodyInflater::Step BodyInflater::inflate(std::span<const std::uint8_t> in,
                                          std::span<std::uint8_t> out) noexcept {
   Step step;
-  if (!active_) {
-    step.failed = !finished_;
-    step.finished = finished_;
+  if (finished_) {
     // Bytes after the end of the compressed stream are ignored, as browsers do.
-    if (finished_) step.consumed = in.size();
+    step.finished = true;
+    step.consumed = in.size();
+    return step;
+  }
+  if (!active_) {
+    step.failed = true;
     return step;
   }
   stream_.next_in = const_cast<Bytef*>(in.data());
@@ -60,9 +63,9 @@ BodyInflater::Step BodyInflater::inflate(std::span<const std::uint8_t> in,
   step.produced = out.size() - stream_.avail_out;
   total_in_ += step.consumed;
   if (rc == Z_STREAM_END) {
+    // The state stays allocated until end(): restart() reuses it.
     step.finished = true;
     step.consumed = in.size();
-    end();
     finished_ = true;
   } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
     step.failed = true;

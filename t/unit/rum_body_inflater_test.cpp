@@ -116,7 +116,7 @@ TEST(RumBodyInflater, RestartDecodesTheSameBodyFromItsStart) {
     const auto step = inflater.inflate(all, out);
     EXPECT_TRUE(step.finished) << bits;
     EXPECT_EQ(std::string(reinterpret_cast<const char*>(out.data()), step.produced), text) << bits;
-    // After the stream ended (the decoder is released), restart begins anew.
+    // After the stream ended, restart begins anew.
     ASSERT_TRUE(inflater.restart());
     const auto again = inflater.inflate(all, out);
     EXPECT_TRUE(again.finished) << bits;
