@@ -82,7 +82,7 @@ class BodyFilter {
 
   // Emits b (an upstream buffer, or one of our decoded buffers), with the
   // snippet before the injection point if it falls in b.
-  bool scan(ngx_buf_t* b) noexcept {
+  bool splice(ngx_buf_t* b) noexcept {
     if (response_.found) return out_.add(b);
     // With sendfile on, the copy filter hands over buffers that are both in
     // memory and a file range, and the writer sends those from the file. Cut
@@ -117,13 +117,13 @@ class BodyFilter {
     return last == nullptr || out_.add(last);
   }
 
-  // A decoded buffer: its link goes back to the pool's list (scan links it anew).
-  bool scan_decoded(ngx_buf_t* b, ngx_chain_t* link) noexcept {
+  // A decoded buffer: its link goes back to the pool's list (splice links it anew).
+  bool splice_decoded(ngx_buf_t* b, ngx_chain_t* link) noexcept {
     ngx_free_chain(r_->pool, link);
-    return scan(b);
+    return splice(b);
   }
 
-  // A buffer the scanner cannot read before the injection point (only a file
+  // A buffer the filter cannot read before the injection point (only a file
   // range, though the copy filter was told to read the body into memory): the
   // header already announced the injection, so the response is cut short.
   bool give_up() noexcept {
@@ -192,7 +192,7 @@ ngx_int_t filter_identity(ngx_http_request_t* r, RumResponse& response, ngx_chai
       ok = filter.give_up();
     } else {
       const bool last = b->last_buf;
-      ok = filter.scan(b);
+      ok = filter.splice(b);
       if (ok && last && !response.finished) ok = filter.finish(nullptr);
     }
     if (!ok) return NGX_ERROR;
@@ -227,7 +227,7 @@ ngx_chain_t* decoded_buffer(ngx_http_request_t* r, RumResponse& response) noexce
 
 enum class Decoded { done, stalled, error };
 
-// Decodes the pending compressed input into our buffers and scans them.
+// Decodes the pending compressed input into our buffers and splices them.
 Decoded decode_pending(ngx_http_request_t* r, RumResponse& response, BodyFilter& filter) noexcept {
   while (response.pending != nullptr) {
     ngx_buf_t* in = response.pending->buf;
@@ -248,7 +248,7 @@ Decoded decode_pending(ngx_http_request_t* r, RumResponse& response, BodyFilter&
         return Decoded::error;
       }
       if (out->last > out->pos) {
-        if (!filter.scan_decoded(out, link)) return Decoded::error;
+        if (!filter.splice_decoded(out, link)) return Decoded::error;
       } else {
         link->next = response.free;  // nothing decoded: reuse at once
         response.free = link;
