@@ -315,7 +315,9 @@ void consume(ngx_buf_t* b) noexcept {
   if (b->in_file) b->file_pos = b->file_last;
 }
 
-constexpr std::size_t look_ahead_output_size = 4096;
+// Small: the decoder stops soon after the injection point, and the real pass
+// decodes those bytes again.
+constexpr std::size_t look_ahead_output_size = 1024;
 
 // Feeds one buffer to the look-ahead. A compressed body is decoded into a
 // scratch buffer, up to the verdict; the decoder starts over once the verdict
