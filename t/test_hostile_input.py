@@ -163,31 +163,43 @@ def stream(port, path):
     return head, length, bytes(tail), time.monotonic() - started
 
 
-SNIPPET_AT_END = re.compile(rb"((?:<meta [^>]*>)*<script[^>]*>.*?</script>)" + re.escape(REPEAT_TAIL) + rb"$", re.S)
-
-
-def test_a_gigabyte_of_less_than_signs_streams_through_injection(nginx, agent, upstream):
+def test_a_gigabyte_of_less_than_signs_streams_through_the_rum_filter(nginx, agent, upstream):
+    # Was: injected before the </head> after the gigabyte. The RUM filter
+    # now decides within a 64 KB look-ahead (issue 11): past it, the page
+    # streams on unchanged, in bounded memory.
     server = nginx(proxied(agent, upstream, RUM))
     (pid,) = server.worker_pids()
     client.get(server.port, "/html/small")
     before = rss_kb(pid)
     head, length, tail, elapsed = stream(server.port, "/html/repeat?unit=%3C&mb=1024")
     assert head.startswith(b"HTTP/1.1 200")
+    assert b"x-datadog-rum-injected" not in head
     growth = rss_kb(pid) - before
     assert growth < 16 * 1024 * (4 if server.sanitized else 1), f"worker RSS grew by {growth} kB"
     assert elapsed < 300, f"1 GB took {elapsed:.0f} s"
-    # `<<<</head>`: every `<` but the last is text, the end tag is real.
-    match = SNIPPET_AT_END.search(tail)
-    assert match and b"DD_RUM" in match.group(1), tail[-2000:]
-    assert set(tail[:match.start()]) == {ord("<")}
-    assert length == len(REPEAT_HEAD) + (1 << 30) + len(match.group(1)) + len(REPEAT_TAIL)
+    assert tail.endswith(REPEAT_TAIL)
+    assert set(tail[:-len(REPEAT_TAIL)]) == {ord("<")}
+    assert length == len(REPEAT_HEAD) + (1 << 30) + len(REPEAT_TAIL)
     assert server.worker_pids() == {pid}
 
 
+def test_less_than_signs_within_the_look_ahead_then_a_real_head_end(nginx, agent, upstream):
+    server = nginx(proxied(agent, upstream, RUM))
+    reply = client.get(server.port, "/html/repeat?unit=%3C&kb=60")
+    original = page("<", 60 << 10)
+    # `<<<</head>`: every `<` but the last is text, the end tag is real.
+    head_end = len(original) - len(REPEAT_TAIL)
+    assert reply.body.startswith(original[:head_end]) and reply.body.endswith(REPEAT_TAIL)
+    inserted = reply.body[head_end:-len(REPEAT_TAIL)]
+    assert re.fullmatch(rb"(?:<meta [^>]*>)*<script[^>]*>.*</script>", inserted, re.S) and b"DD_RUM" in inserted
+
+
 def page(unit, total=16 << 20):
+    """The bytes /html/repeat sends: 1 MiB pieces of `unit`, the last one cut."""
     data = unit.encode()
     piece = (data * ((1 << 20) // len(data) + 1))[:1 << 20]
-    return REPEAT_HEAD + piece * (total // len(piece)) + REPEAT_TAIL
+    repeated = piece * (total // len(piece)) + piece[:total % len(piece)]
+    return REPEAT_HEAD + repeated + REPEAT_TAIL
 
 
 def insertion(body, original):
@@ -218,20 +230,28 @@ def insertion(body, original):
     ("<![CDATA[", None),
     ("<\x00", None),
 ])
-def test_pathological_html_streams_whole_in_bounded_time(nginx, agent, upstream, unit, injected):
+@pytest.mark.parametrize("size", ["16mb", "60kb"])
+def test_pathological_html_streams_whole_in_bounded_time(nginx, agent, upstream, unit, injected, size):
+    # 16 MB: past the RUM look-ahead (64 KB), so the page streams on
+    # unchanged (was: injected where the scanner found a point); 60 KB: the
+    # scanner's verdict on the same units, within the look-ahead.
+    total = 16 << 20 if size == "16mb" else 60 << 10
+    query = "mb=16" if size == "16mb" else "kb=60"
     server = nginx(proxied(agent, upstream, RUM))
     (pid,) = server.worker_pids()
     client.get(server.port, "/html/small")
     before = rss_kb(pid)
     started = time.monotonic()
-    reply = client.get(server.port, f"/html/repeat?unit={quote(unit)}&mb=16", timeout=60)
+    reply = client.get(server.port, f"/html/repeat?unit={quote(unit)}&{query}", timeout=60)
     elapsed = time.monotonic() - started
     assert reply.status == 200
     assert elapsed < 60, f"16 MB took {elapsed:.0f} s"
     assert rss_kb(pid) - before < 16 * 1024 * (4 if server.sanitized else 1)
-    original = page(unit)
+    original = page(unit, total)
     found = insertion(reply.body, original)
-    if injected is not None:
+    if size == "16mb":
+        assert found is None, "an injection point past the look-ahead leaves the page unchanged"
+    elif injected is not None:
         assert (found is not None) == injected
     if found is not None:
         at, inserted = found

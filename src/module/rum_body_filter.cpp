@@ -1,15 +1,12 @@
-// The RUM body filter: passes the body on with the snippet spliced in before
-// the injection point the scanner finds. Bytes are never copied, except the
-// few of a possible tag cut by a buffer boundary (held back until the next
-// buffer decides) and, for a compressed upstream body, the decoded output.
+// The RUM body filter: first the look-ahead, which reads the start of the
+// body while the header waits (copying what it holds, so that no upstream or
+// file buffer stays busy); then, for a response that gets the snippet, the
+// body with the snippet spliced in at the point the look-ahead found. Bytes
+// are never copied there, except a compressed upstream body's decoded output.
 // Once the snippet is out, buffers go on untouched. The filter runs after
 // nginx's postpone filter, so everything arrives as the main request's, and
 // only last_buf ends the body (last_in_chain ends each subrequest's part).
-#include <algorithm>
-#include <cstring>
-
 #include "module/rum_response.hpp"
-#include "rum/injection_scanner.hpp"
 
 extern "C" ngx_module_t ngx_http_datadog_rum_filter_module;
 extern "C" ngx_module_t ngx_http_copy_filter_module;  // nginx's; its context is an ngx_output_chain_ctx_t
@@ -22,9 +19,9 @@ namespace {
 constexpr unsigned rum_buffered = 0x08;
 constexpr std::size_t decoded_buffer_size = 16384;
 constexpr ngx_uint_t max_decoded_buffers = 8;  // 128 KB in flight at most, as gunzip's default
-constexpr std::size_t held_buffer_size = 16;
-static_assert(held_buffer_size >= rum::kMaxHoldBack);
 constexpr std::string_view script_close = "</script>";
+// A failure after the header announced the injection.
+constexpr const char* cut_short = "injection failed, response cut short";
 
 ngx_buf_tag_t our_tag() noexcept { return static_cast<ngx_buf_tag_t>(&ngx_http_datadog_rum_filter_module); }
 
@@ -42,12 +39,6 @@ struct Output {
     tail = &link->next;
     return true;
   }
-  bool add_link(ngx_chain_t* link) noexcept {
-    link->next = nullptr;
-    *tail = link;
-    tail = &link->next;
-    return true;
-  }
 };
 
 // nginx's ngx_calloc_buf is a C macro that C++ does not accept.
@@ -58,7 +49,6 @@ ngx_buf_t* new_buf(ngx_pool_t* pool) noexcept {
 std::size_t data_size(const ngx_buf_t* b) noexcept { return static_cast<std::size_t>(b->last - b->pos); }
 
 void advance(ngx_buf_t* b, std::size_t n) noexcept { b->pos += n; }
-void cut_back(ngx_buf_t* b, std::size_t n) noexcept { b->last -= n; }
 
 // The first n bytes of b, sharing its memory (b is sent after it, so the
 // memory stays valid until both are out).
@@ -90,90 +80,55 @@ class BodyFilter {
 
   Output& output() noexcept { return out_; }
 
-  // Emits b (an upstream buffer, or one of our decoded buffers whose first
-  // `carried` bytes are held-back bytes the scanner has already seen).
-  bool scan(ngx_buf_t* b, std::size_t carried) noexcept {
+  // Emits b (an upstream buffer, or one of our decoded buffers), with the
+  // snippet before the injection point if it falls in b.
+  bool splice(ngx_buf_t* b) noexcept {
     if (response_.found) return out_.add(b);
     // With sendfile on, the copy filter hands over buffers that are both in
     // memory and a file range, and the writer sends those from the file. Cut
     // around the injection point, that would alternate sendfile() with
     // writev() for the pieces; as memory only, they all go in one writev().
     b->in_file = 0;
-    const u_char* data = b->pos + carried;
-    const std::size_t size = static_cast<std::size_t>(b->last - data);
-    const std::uint64_t chunk_start = response_.scanner.fed();
-    const std::uint64_t buffer_start = chunk_start - carried;
-    const std::uint64_t held_start = buffer_start - response_.held_length;
-    const rum::ScanResult result = response_.scanner.feed({reinterpret_cast<const char*>(data), size});
-    if (result.found) {
-      response_.found = true;
-      if (response_.counters) response_.counters->rum_injected.fetch_add(1, std::memory_order_relaxed);
-      if (result.point < buffer_start) {
-        const std::size_t k = static_cast<std::size_t>(result.point - held_start);
-        return emit_held(0, k) && emit_insertion() && emit_held(k, response_.held_length - k) &&
-               clear_held() && add_unless_empty(b);
-      }
-      const std::size_t k = static_cast<std::size_t>(result.point - buffer_start);
-      if (!emit_held(0, response_.held_length) || !clear_held()) return false;
-      if (k > 0) {
-        ngx_buf_t* prefix = prefix_of(r_->pool, b, k);
-        if (prefix == nullptr || !out_.add(prefix)) return false;
-        advance(b, k);
-      }
-      return emit_insertion() && out_.add(b);
+    const std::uint64_t buffer_start = response_.known_point.fed();
+    const rum::ScanResult result =
+        response_.known_point.feed({reinterpret_cast<const char*>(b->pos), data_size(b)});
+    if (!result.found) return add_unless_empty(b);
+    response_.found = true;
+    if (response_.counters) response_.counters->rum_injected.fetch_add(1, std::memory_order_relaxed);
+    // The point is in b, so b keeps at least the '<' it is before.
+    const std::size_t k = static_cast<std::size_t>(result.point - buffer_start);
+    if (k > 0) {
+      ngx_buf_t* prefix = prefix_of(r_->pool, b, k);
+      if (prefix == nullptr || !out_.add(prefix)) return false;
+      advance(b, k);
     }
-    if (b->last_buf) {
-      // Nothing more comes: what was held back is text after all.
-      return emit_held(0, response_.held_length) && clear_held() && add_unless_empty(b);
-    }
-    const std::size_t keep = static_cast<std::size_t>(response_.scanner.fed() - result.safe_end);
-    if (result.safe_end >= buffer_start) {
-      if (!emit_held(0, response_.held_length)) return false;
-      const std::size_t from_b = std::min(keep, data_size(b));
-      ngx_memcpy(response_.held, b->last - from_b, from_b);
-      response_.held_length = from_b;
-      cut_back(b, from_b);
-      return add_unless_empty(b);
-    }
-    // The new hold starts inside the old one: release its head, keep the rest and all of b.
-    const std::size_t release = static_cast<std::size_t>(result.safe_end - held_start);
-    if (!emit_held(0, release)) return false;
-    std::memmove(response_.held, response_.held + release, response_.held_length - release);
-    response_.held_length -= release;
-    const std::size_t n = data_size(b);
-    ngx_memcpy(response_.held + response_.held_length, b->pos, n);
-    response_.held_length += n;
-    advance(b, n);
-    return add_unless_empty(b);
+    return emit_insertion() && out_.add(b);
   }
 
-  // At the end of the body: count the outcome and, when a Content-Length was
-  // announced but no injection point came, send the promised bytes as spaces.
+  // At the end of the body. The look-ahead saw the injection point in these
+  // same bytes, so it was found; if not, the header's promise (Content-Length,
+  // x-datadog-rum-injected) is broken and the response must not end as if whole.
   bool finish(ngx_buf_t* last) noexcept {
     response_.finished = true;
     if (!response_.found) {
-      if (response_.counters)
-        response_.counters->rum_no_injection_point.fetch_add(1, std::memory_order_relaxed);
-      ngx_log_error(NGX_LOG_INFO, r_->connection->log, 0,
-                    "datadog: RUM not injected: the page has no </head> and no <body> tag");
-      if (!emit_held(0, response_.held_length) || !clear_held() || !emit_padding()) return false;
+      count_failure(r_, response_, cut_short, "the injection point the look-ahead saw did not come again");
+      return false;
     }
     return last == nullptr || out_.add(last);
   }
 
-  // A decoded buffer: its link goes back to the pool's list (scan links it anew).
-  bool scan_decoded(ngx_buf_t* b, std::size_t carried, ngx_chain_t* link) noexcept {
+  // A decoded buffer: its link goes back to the pool's list (splice links it anew).
+  bool splice_decoded(ngx_buf_t* b, ngx_chain_t* link) noexcept {
     ngx_free_chain(r_->pool, link);
-    return scan(b, carried);
+    return splice(b);
   }
 
-  // Stops injecting into this body: what is held goes out, and so does the
-  // padding a Content-Length already counts.
+  // A buffer the filter cannot read before the injection point (only a file
+  // range, though the copy filter was told to read the body into memory): the
+  // header already announced the injection, so the response is cut short.
   bool give_up() noexcept {
-    if (!emit_held(0, response_.held_length) || !clear_held()) return false;
-    response_.found = true;
-    if (response_.counters) response_.counters->rum_failed.fetch_add(1, std::memory_order_relaxed);
-    return emit_padding();
+    count_failure(r_, response_, cut_short, "a body buffer before the injection point is not in memory");
+    return false;
   }
 
   // One flush buffer per response, reused: a special buffer carries no data
@@ -189,15 +144,6 @@ class BodyFilter {
  private:
   bool add_unless_empty(ngx_buf_t* b) noexcept {
     if (data_size(b) > 0 || ngx_buf_special(b)) return out_.add(b);
-    if (b->tag == our_tag()) {
-      // One of our decoded buffers that held back all it had: reuse it.
-      ngx_chain_t* link = ngx_alloc_chain_link(r_->pool);
-      if (link == nullptr) return false;
-      b->pos = b->last = b->start;
-      link->buf = b;
-      link->next = response_.free;
-      response_.free = link;
-    }
     if (b->last_buf || b->last_in_chain || b->flush) {
       // An emptied buffer cannot go on (the writer rejects zero-size data
       // buffers), but its flags must.
@@ -209,40 +155,6 @@ class BodyFilter {
       return out_.add(flags);
     }
     return true;
-  }
-
-  bool emit_padding() noexcept {
-    if (response_.pad_length <= 0) return true;
-    const auto n = static_cast<std::size_t>(response_.pad_length);
-    response_.pad_length = 0;
-    auto* spaces = static_cast<u_char*>(ngx_pnalloc(r_->pool, n));
-    if (spaces == nullptr) return false;
-    ngx_memset(spaces, ' ', n);
-    ngx_buf_t* pad = memory_buf(r_->pool, spaces, n);
-    return pad != nullptr && out_.add(pad);
-  }
-
-  bool clear_held() noexcept {
-    response_.held_length = 0;
-    return true;
-  }
-
-  // Sends held[from, from + n) in one of our small reusable buffers.
-  bool emit_held(std::size_t from, std::size_t n) noexcept {
-    if (n == 0) return true;
-    ngx_chain_t* link = ngx_chain_get_free_buf(r_->pool, &response_.free);
-    if (link == nullptr) return false;
-    ngx_buf_t* b = link->buf;
-    if (b->start == nullptr) {
-      b->start = static_cast<u_char*>(ngx_palloc(r_->pool, held_buffer_size));
-      if (b->start == nullptr) return false;
-      b->end = b->start + held_buffer_size;
-    }
-    b->pos = b->start;
-    b->last = ngx_cpymem(b->start, response_.held + from, n);
-    b->temporary = 1;
-    b->tag = our_tag();
-    return out_.add_link(link);
   }
 
   bool emit_insertion() noexcept {
@@ -266,18 +178,6 @@ ngx_int_t pass_on(ngx_http_request_t* r, RumResponse& response, Output& out,
   return rc;
 }
 
-// Once the snippet is out, the rest of a static file need not be read into
-// memory for this filter: unless a filter after it needs memory too (gzip),
-// the copy filter may pass the remaining file range as it is, for sendfile().
-// The copy filter decided at its first call from r->filter_need_in_memory,
-// which this filter set; its context is where it keeps the decision.
-void release_memory_requirement(ngx_http_request_t* r, RumResponse& response) noexcept {
-  response.memory_released = true;
-  if (response.others_need_memory) return;
-  auto* copy = static_cast<ngx_output_chain_ctx_t*>(ngx_http_get_module_ctx(r, ngx_http_copy_filter_module));
-  if (copy != nullptr) copy->need_in_memory = 0;
-}
-
 ngx_int_t filter_identity(ngx_http_request_t* r, RumResponse& response, ngx_chain_t* in,
                           ngx_http_output_body_filter_pt next) noexcept {
   BodyFilter filter(r, response);
@@ -289,29 +189,11 @@ ngx_int_t filter_identity(ngx_http_request_t* r, RumResponse& response, ngx_chai
     } else if (ngx_buf_special(b)) {
       ok = b->last_buf ? filter.finish(b) : filter.output().add(b);
     } else if (!ngx_buf_in_memory(b)) {
-      // Only a file range: the copy filter was told to read bodies into
-      // memory, so this is unexpected. Give up on this body, keeping the
-      // announced length true (the promised bytes go out as spaces here).
-      ok = filter.give_up() && filter.output().add(b);
+      ok = filter.give_up();
     } else {
       const bool last = b->last_buf;
-      if (last && response.pad_length > 0 && !response.found) {
-        // The padding must precede the end-of-body flag.
-        b->last_buf = 0;
-        b->last_in_chain = 0;
-        ok = filter.scan(b, 0);
-        ngx_buf_t* end = new_buf(r->pool);
-        if (ok && end != nullptr) {
-          end->last_buf = 1;
-          end->last_in_chain = 1;
-          ok = response.found ? filter.output().add(end) : filter.finish(end);
-        } else {
-          ok = false;
-        }
-      } else {
-        ok = filter.scan(b, 0);
-        if (ok && last && !response.finished) ok = filter.finish(nullptr);
-      }
+      ok = filter.splice(b);
+      if (ok && last && !response.finished) ok = filter.finish(nullptr);
     }
     if (!ok) return NGX_ERROR;
   }
@@ -345,7 +227,7 @@ ngx_chain_t* decoded_buffer(ngx_http_request_t* r, RumResponse& response) noexce
 
 enum class Decoded { done, stalled, error };
 
-// Decodes the pending compressed input into our buffers and scans them.
+// Decodes the pending compressed input into our buffers and splices them.
 Decoded decode_pending(ngx_http_request_t* r, RumResponse& response, BodyFilter& filter) noexcept {
   while (response.pending != nullptr) {
     ngx_buf_t* in = response.pending->buf;
@@ -354,22 +236,19 @@ Decoded decode_pending(ngx_http_request_t* r, RumResponse& response, BodyFilter&
       ngx_chain_t* link = decoded_buffer(r, response);
       if (link == nullptr) return Decoded::stalled;
       ngx_buf_t* out = link->buf;
-      // Held-back bytes go first: the scanner has seen them already.
-      const std::size_t carried = response.found ? 0 : response.held_length;
-      out->last = ngx_cpymem(out->last, response.held, carried);
-      response.held_length = 0;
       const auto step = response.inflater->inflate(
           {in->pos, data_size(in)}, {out->last, static_cast<std::size_t>(out->end - out->last)});
       advance(in, step.consumed);
       out->last += step.produced;
       if (step.failed) {
-        if (response.counters) response.counters->rum_failed.fetch_add(1, std::memory_order_relaxed);
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "datadog: RUM: the upstream's compressed body is corrupt; response cut short");
+        // The header (and maybe part of the body) is out: as nginx does when an
+        // upstream fails mid-body, the response ends early, never as if whole.
+        count_failure(r, response, cut_short,
+                      "the upstream's compressed body is corrupt after the look-ahead");
         return Decoded::error;
       }
       if (out->last > out->pos) {
-        if (!filter.scan_decoded(out, carried, link)) return Decoded::error;
+        if (!filter.splice_decoded(out, link)) return Decoded::error;
       } else {
         link->next = response.free;  // nothing decoded: reuse at once
         response.free = link;
@@ -377,22 +256,14 @@ Decoded decode_pending(ngx_http_request_t* r, RumResponse& response, BodyFilter&
       continue;  // the same input again until consumed
     }
     if (!ngx_buf_in_memory(in) && !ngx_buf_special(in)) {
-      if (response.counters) response.counters->rum_failed.fetch_add(1, std::memory_order_relaxed);
+      count_failure(r, response, cut_short, "a compressed body buffer is not in memory");
       return Decoded::error;
-    }
-    ngx_chain_t* tail_link = nullptr;
-    if (last && response.held_length > 0) {
-      // The held bytes turned out to be text; they need a buffer of their own.
-      if ((tail_link = decoded_buffer(r, response)) == nullptr) return Decoded::stalled;
-      tail_link->buf->last = ngx_cpymem(tail_link->buf->last, response.held, response.held_length);
-      response.held_length = 0;
     }
     if (in->flush && !filter.emit_flush()) return Decoded::error;
     ngx_chain_t* done = response.pending;
     response.pending = done->next;
     ngx_free_chain(r->pool, done);
     if (last) {
-      if (tail_link != nullptr && !filter.output().add_link(tail_link)) return Decoded::error;
       ngx_buf_t* end = new_buf(r->pool);
       if (end == nullptr) return Decoded::error;
       end->last_buf = 1;
@@ -403,7 +274,162 @@ Decoded decode_pending(ngx_http_request_t* r, RumResponse& response, BodyFilter&
   return Decoded::done;
 }
 
+// A copy of b's data (or, for a buffer without data, of its flags) in the
+// request pool, so that b itself can be reused at once.
+bool carries_data(const ngx_buf_t* b) noexcept {
+  return (ngx_buf_in_memory(b) && b->last > b->pos) || (b->in_file && b->file_last > b->file_pos);
+}
+
+bool carries_anything(const ngx_buf_t* b) noexcept {
+  return carries_data(b) || b->flush || b->sync || b->last_in_chain || b->last_buf;
+}
+
+// On an upstream error after the upstream module sent the header (which this
+// filter holds), nginx closes the upstream connection, turns keepalive off and
+// sends a lone flush buffer, then closes the client connection: no last
+// buffer comes.
+bool upstream_failed(const ngx_http_request_t* r) noexcept {
+  return r->upstream != nullptr && r->upstream->peer.connection == nullptr && !r->keepalive;
+}
+
+ngx_buf_t* copy_of(ngx_pool_t* pool, const ngx_buf_t* b) noexcept {
+  const std::size_t n = ngx_buf_in_memory(b) ? data_size(b) : 0;
+  ngx_buf_t* copy = new_buf(pool);
+  if (copy == nullptr) return nullptr;
+  copy->flush = b->flush;
+  copy->sync = b->sync;
+  copy->last_in_chain = b->last_in_chain;
+  copy->last_buf = b->last_buf;
+  if (n > 0) {
+    auto* data = static_cast<u_char*>(ngx_pnalloc(pool, n));
+    if (data == nullptr) return nullptr;
+    copy->start = copy->pos = data;
+    copy->last = copy->end = ngx_cpymem(data, b->pos, n);
+    copy->temporary = 1;
+  }
+  return copy;
+}
+
+void consume(ngx_buf_t* b) noexcept {
+  b->pos = b->last;
+  if (b->in_file) b->file_pos = b->file_last;
+}
+
+// Small: the decoder stops soon after the injection point, and the real pass
+// decodes those bytes again.
+constexpr std::size_t look_ahead_output_size = 1024;
+
+// Feeds one buffer to the look-ahead. A compressed body is decoded into a
+// scratch buffer, up to the verdict; the decoder starts over once the verdict
+// says inject (decoding the start twice costs less than keeping its output).
+void probe(ngx_http_request_t* r, RumResponse& response, const ngx_buf_t* b) noexcept {
+  rum::LookAhead& look_ahead = response.look_ahead;
+  if (response.failure != nullptr || look_ahead.verdict() != rum::LookAhead::Verdict::undecided) return;
+  if (ngx_buf_special(b)) return;
+  if (!ngx_buf_in_memory(b)) {
+    if (b->in_file && b->file_last > b->file_pos) {
+      response.failure = "a body buffer is only a file range, not in memory (sendfile)";
+    }
+    return;
+  }
+  if (response.inflater == nullptr) {
+    look_ahead.feed({reinterpret_cast<const char*>(b->pos), data_size(b)});
+    return;
+  }
+  if (response.look_ahead_output == nullptr) {
+    response.look_ahead_output = static_cast<u_char*>(ngx_pnalloc(r->pool, look_ahead_output_size));
+    if (response.look_ahead_output == nullptr) {
+      response.failure = "no memory for the look-ahead";
+      return;
+    }
+  }
+  std::size_t offset = 0;
+  while (offset < data_size(b) && look_ahead.verdict() == rum::LookAhead::Verdict::undecided) {
+    const auto step = response.inflater->inflate({b->pos + offset, data_size(b) - offset},
+                                                 {response.look_ahead_output, look_ahead_output_size});
+    offset += step.consumed;
+    if (step.failed) {
+      ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                     "datadog: RUM: the body does not decode as its Content-Encoding says");
+      look_ahead.reject(rum::SkipReason::not_compressed);
+      return;
+    }
+    if (step.produced > 0) {
+      look_ahead.feed({reinterpret_cast<const char*>(response.look_ahead_output), step.produced});
+    }
+    if (step.finished) {
+      look_ahead.end();
+      return;
+    }
+    if (step.consumed == 0 && step.produced == 0) return;
+  }
+}
+
 }  // namespace
+
+void count_failure(ngx_http_request_t* r, RumResponse& response, const char* outcome,
+                   const char* why) noexcept {
+  if (response.counters) response.counters->rum_failed.fetch_add(1, std::memory_order_relaxed);
+  ngx_log_error(NGX_LOG_WARN, r->connection->log, 0, "datadog: RUM %s: %s", outcome, why);
+}
+
+LookAheadStep look_ahead(ngx_http_request_t* r, RumResponse& response, ngx_chain_t* in,
+                         ngx_chain_t** out) noexcept {
+  bool complete = false;
+  bool flush_only = true;
+  std::size_t incoming = 0;
+  for (ngx_chain_t* link = in; link != nullptr; link = link->next) {
+    probe(r, response, link->buf);
+    if (ngx_buf_in_memory(link->buf)) incoming += data_size(link->buf);
+    if (link->buf->last_buf) complete = true;
+    if (!link->buf->flush || carries_data(link->buf)) flush_only = false;
+  }
+  rum::LookAhead& look_ahead = response.look_ahead;
+  if (response.failure == nullptr && look_ahead.verdict() == rum::LookAhead::Verdict::undecided) {
+    if (in != nullptr && flush_only && upstream_failed(r)) {
+      // No more body will come: the header and what came go out, so that the
+      // client sees the response cut short as nginx alone would send it.
+      response.failure = "the upstream's body ended early, before the look-ahead's verdict";
+    } else if (complete) {
+      look_ahead.end();
+    } else if (response.seen_bytes + incoming >= rum::kLookAheadLimit) {
+      // Only a compressed body gets here (the look-ahead counts decoded bytes).
+      look_ahead.reject(rum::SkipReason::look_ahead_exceeded);
+    }
+  }
+  if (response.failure == nullptr && look_ahead.verdict() == rum::LookAhead::Verdict::undecided) {
+    for (ngx_chain_t* link = in; link != nullptr; link = link->next) {
+      if (carries_anything(link->buf)) {
+        ngx_buf_t* copy = copy_of(r->pool, link->buf);
+        ngx_chain_t* held = ngx_alloc_chain_link(r->pool);
+        if (copy == nullptr || held == nullptr) return LookAheadStep::error;
+        held->buf = copy;
+        held->next = nullptr;
+        *response.seen_tail = held;
+        response.seen_tail = &held->next;
+        response.seen_bytes += data_size(copy);
+      }
+      consume(link->buf);
+    }
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "datadog: RUM look-ahead: %uz bytes held, no verdict yet", response.seen_bytes);
+    return LookAheadStep::waiting;
+  }
+  *response.seen_tail = in;
+  *out = response.seen;
+  response.seen = nullptr;
+  response.seen_tail = &response.seen;
+  return LookAheadStep::decided;
+}
+
+void release_memory_requirement(ngx_http_request_t* r, RumResponse& response) noexcept {
+  // The copy filter decided at its first call from r->filter_need_in_memory,
+  // which this filter set; its context is where it keeps the decision.
+  response.memory_released = true;
+  if (response.others_need_memory) return;
+  auto* copy = static_cast<ngx_output_chain_ctx_t*>(ngx_http_get_module_ctx(r, ngx_http_copy_filter_module));
+  if (copy != nullptr) copy->need_in_memory = 0;
+}
 
 ngx_int_t filter_rum_body(ngx_http_request_t* r, RumResponse& response, ngx_chain_t* in,
                           ngx_http_output_body_filter_pt next) noexcept {

@@ -16,6 +16,7 @@
 #include "module/worker.hpp"
 #include "rum/csp_policy.hpp"
 #include "rum/eligibility.hpp"
+#include "rum/look_ahead.hpp"
 
 extern ngx_module_t ngx_http_datadog_module;
 extern "C" ngx_module_t ngx_http_datadog_rum_filter_module;
@@ -53,6 +54,10 @@ rum::ResponseFacts response_facts(ngx_http_request_t* r) noexcept {
   facts.status = static_cast<unsigned>(r->headers_out.status);
   facts.content_type = to_string_view(r->headers_out.content_type);
   facts.content_length = r->headers_out.content_length_n;
+  // nginx's range filter cuts the original bytes before they reach this
+  // filter, from what its header part (after this one) decided: that part
+  // cannot run late, after the look-ahead.
+  facts.range_request = r->headers_in.range != nullptr && r->allow_ranges;
   if (r->headers_out.content_encoding != nullptr && r->headers_out.content_encoding->hash != 0) {
     facts.content_encoding = to_string_view(r->headers_out.content_encoding->value);
   }
@@ -184,8 +189,93 @@ ngx_int_t add_injected_marker(ngx_http_request_t* r) noexcept {
   return NGX_OK;
 }
 
+// Makes the header say what the body gets: the snippet's framing, validators
+// and CSP when it goes in, nothing otherwise.
+ngx_int_t prepare_injected_header(ngx_http_request_t* r, RumResponse& response) noexcept {
+  const LocationConf& conf = location_conf(r);
+  const rum::RumSnippet& snippet = *conf.rum_snippet;
+  std::string_view nonce;
+  if (conf.rum_csp == rum_csp_auto && amend_csp_headers(r, snippet, &nonce) != NGX_OK) return NGX_ERROR;
+  if (build_opening(r, nonce, response) != NGX_OK) return NGX_ERROR;
+  response.body = to_ngx_str(snippet.script_body);
+  if (response.inflater != nullptr) {
+    // The look-ahead decoded the start of the body already: decode it again.
+    if (!response.inflater->restart()) return NGX_ERROR;
+    // Sent on decoded; nginx's gzip filter compresses it again when the client accepts gzip.
+    r->headers_out.content_encoding->hash = 0;
+    r->headers_out.content_encoding = nullptr;
+    ngx_http_clear_content_length(r);
+    if (response.counters) response.counters->rum_decoded.fetch_add(1, std::memory_order_relaxed);
+  } else if (r->headers_out.content_length_n > 0) {
+    // The look-ahead saw the injection point: the body grows by exactly the insertion.
+    r->headers_out.content_length_n +=
+        static_cast<off_t>(response.opening.len + response.body.len + sizeof("</script>") - 1);
+    if (r->headers_out.content_length != nullptr) {
+      r->headers_out.content_length->hash = 0;
+      r->headers_out.content_length = nullptr;
+    }
+  }
+  // The bytes differ from what a strong validator describes; a range of the
+  // original bytes would be wrong, so ranges are off for injected responses.
+  ngx_http_weak_etag(r);
+  ngx_http_clear_accept_ranges(r);
+  return add_injected_marker(r);
+}
+
+// Counts and logs the look-ahead's verdict when it is not "inject".
+void note_not_injected(ngx_http_request_t* r, RumResponse& response) noexcept {
+  const rum::LookAhead& look_ahead = response.look_ahead;
+  if (response.failure != nullptr) {
+    // Visible: nothing was changed, but the page may have had a point.
+    count_failure(r, response, "not injected", response.failure);
+    return;
+  }
+  if (look_ahead.verdict() == rum::LookAhead::Verdict::no_injection_point) {
+    if (response.counters) response.counters->rum_no_injection_point.fetch_add(1, std::memory_order_relaxed);
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "datadog: RUM not injected: the page has no </head> and no <body> tag");
+    return;
+  }
+  count_skip(look_ahead.skip_reason());
+  ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "datadog: RUM not injected: %s",
+                 rum::skip_reason_name(look_ahead.skip_reason()).data());
+}
+
+// The look-ahead has a verdict: the held header goes out (changed only if the
+// snippet goes in), then what the look-ahead saw and the rest of the body.
+ngx_int_t send_held_header(ngx_http_request_t* r, RumResponse& response, ngx_chain_t* body) noexcept {
+  response.deciding = false;
+  const bool inject =
+      response.failure == nullptr && response.look_ahead.verdict() == rum::LookAhead::Verdict::inject;
+  if (inject) {
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "datadog: RUM injection point within the first %uL bytes: injecting",
+                   static_cast<uint64_t>(response.look_ahead.seen()));
+    if (prepare_injected_header(r, response) != NGX_OK) return NGX_ERROR;
+    response.known_point = rum::KnownInjectionPoint(response.look_ahead.point());
+  } else {
+    note_not_injected(r, response);
+  }
+  const ngx_int_t rc = next_header_filter(r);
+  // gzip, after this filter, asks for memory through the main request's flag.
+  response.others_need_memory = response.others_need_memory || r->main_filter_need_in_memory;
+  if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) return NGX_ERROR;
+  if (inject) return filter_rum_body(r, response, body, next_body_filter);
+  response.passthrough = true;
+  release_memory_requirement(r, response);
+  return next_body_filter(r, body);
+}
+
 ngx_int_t on_header(ngx_http_request_t* r) noexcept {
-  if (r != r->main) return next_header_filter(r);
+  if (r != r->main) {
+    // A subrequest's part (SSI include, add_before_body) may carry the
+    // injection point: the main request's look-ahead and scanner read bytes,
+    // so the copy filter must read this part's file into memory too.
+    const auto* main =
+        static_cast<RumResponse*>(ngx_http_get_module_ctx(r->main, ngx_http_datadog_rum_filter_module));
+    if (main != nullptr && !main->passthrough && !main->found) r->filter_need_in_memory = 1;
+    return next_header_filter(r);
+  }
   const LocationConf& conf = location_conf(r);
   if (!conf.rum || conf.rum_snippet == nullptr) return next_header_filter(r);
   // An internal redirect to an error page sends a second header: start over.
@@ -203,53 +293,38 @@ ngx_int_t on_header(ngx_http_request_t* r) noexcept {
   auto* response = static_cast<RumResponse*>(ngx_pcalloc(r->pool, sizeof(RumResponse)));
   if (response == nullptr) return NGX_ERROR;
   new (response) RumResponse{};  // trivially destructible: no cleanup needed
-  const rum::RumSnippet& snippet = *conf.rum_snippet;
   if (Worker* worker = Worker::get()) response->counters = worker->status_slot();
-
-  std::string_view nonce;
-  if (conf.rum_csp == rum_csp_auto && amend_csp_headers(r, snippet, &nonce) != NGX_OK) return NGX_ERROR;
-  if (build_opening(r, nonce, *response) != NGX_OK) return NGX_ERROR;
-  response->body = to_ngx_str(snippet.script_body);
-
   const rum::BodyEncoding encoding = rum::classify_encoding(facts.content_encoding);
-  if (encoding != rum::BodyEncoding::identity) {
-    if (start_inflater(r, encoding, *response) != NGX_OK) return NGX_ERROR;
-    // Sent on decoded; nginx's gzip filter compresses it again when the client accepts gzip.
-    r->headers_out.content_encoding->hash = 0;
-    r->headers_out.content_encoding = nullptr;
-    ngx_http_clear_content_length(r);
-    if (response->counters) response->counters->rum_decoded.fetch_add(1, std::memory_order_relaxed);
-  } else if (r->headers_out.content_length_n > 0) {
-    // Keep the announced length true: it grows by the insertion, and if the
-    // page has no injection point the same number of spaces ends it.
-    response->pad_length =
-        static_cast<off_t>(response->opening.len + response->body.len + sizeof("</script>") - 1);
-    r->headers_out.content_length_n += response->pad_length;
-    if (r->headers_out.content_length != nullptr) {
-      r->headers_out.content_length->hash = 0;
-      r->headers_out.content_length = nullptr;
-    }
+  if (encoding != rum::BodyEncoding::identity && start_inflater(r, encoding, *response) != NGX_OK) {
+    return NGX_ERROR;
   }
-  // The bytes differ from what a strong validator describes; a range of the
-  // original bytes would be wrong, so ranges are off for these responses.
-  ngx_http_weak_etag(r);
-  ngx_http_clear_accept_ranges(r);
-  if (add_injected_marker(r) != NGX_OK) return NGX_ERROR;
+  // The header waits for the body (as nginx's image filter does): the body
+  // filter's look-ahead decides, then sends it (send_held_header).
+  response->deciding = true;
   ngx_http_set_ctx(r, response, ngx_http_datadog_rum_filter_module);
   // Bodies in memory: the scanner reads bytes. Whether a filter before this
-  // one (SSI, sub_filter) or after it (gzip) wants them in memory too decides
-  // whether the rest of a file may go by sendfile() once the snippet is out;
-  // the copy filter reads the flags only when the body starts.
-  const bool before = r->filter_need_in_memory || r->main_filter_need_in_memory;
-  const ngx_int_t rc = next_header_filter(r);
-  response->others_need_memory = before || r->filter_need_in_memory || r->main_filter_need_in_memory;
+  // one (SSI, sub_filter) wants them in memory too decides whether the rest
+  // of a file may go by sendfile() once the snippet is out; the copy filter
+  // reads the flags only when the body starts.
+  response->others_need_memory = r->filter_need_in_memory || r->main_filter_need_in_memory;
   r->filter_need_in_memory = 1;
-  return rc;
+  return NGX_OK;
 }
 
 ngx_int_t on_body(ngx_http_request_t* r, ngx_chain_t* in) noexcept {
   auto* response = static_cast<RumResponse*>(ngx_http_get_module_ctx(r, ngx_http_datadog_rum_filter_module));
   if (response == nullptr || response->passthrough) return next_body_filter(r, in);
+  if (response->deciding) {
+    ngx_chain_t* body = nullptr;
+    switch (look_ahead(r, *response, in, &body)) {
+      case LookAheadStep::waiting:
+        return NGX_OK;
+      case LookAheadStep::error:
+        return NGX_ERROR;
+      case LookAheadStep::decided:
+        return send_held_header(r, *response, body);
+    }
+  }
   return filter_rum_body(r, *response, in, next_body_filter);
 }
 

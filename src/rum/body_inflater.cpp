@@ -16,6 +16,9 @@ int window_bits(BodyInflater::Format format, bool raw) {
 bool BodyInflater::begin(Format format, AllocFn alloc, FreeFn free, void* opaque) noexcept {
   end();
   format_ = format;
+  alloc_ = alloc;
+  free_ = free;
+  opaque_ = opaque;
   stream_ = z_stream{};
   stream_.zalloc = alloc;
   stream_.zfree = free;
@@ -30,11 +33,14 @@ bool BodyInflater::begin(Format format, AllocFn alloc, FreeFn free, void* opaque
 BodyInflater::Step BodyInflater::inflate(std::span<const std::uint8_t> in,
                                          std::span<std::uint8_t> out) noexcept {
   Step step;
-  if (!active_) {
-    step.failed = !finished_;
-    step.finished = finished_;
+  if (finished_) {
     // Bytes after the end of the compressed stream are ignored, as browsers do.
-    if (finished_) step.consumed = in.size();
+    step.finished = true;
+    step.consumed = in.size();
+    return step;
+  }
+  if (!active_) {
+    step.failed = true;
     return step;
   }
   stream_.next_in = const_cast<Bytef*>(in.data());
@@ -57,15 +63,25 @@ BodyInflater::Step BodyInflater::inflate(std::span<const std::uint8_t> in,
   step.produced = out.size() - stream_.avail_out;
   total_in_ += step.consumed;
   if (rc == Z_STREAM_END) {
+    // The state stays allocated until end(): restart() reuses it.
     step.finished = true;
     step.consumed = in.size();
-    end();
     finished_ = true;
   } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
     step.failed = true;
     end();
   }
   return step;
+}
+
+bool BodyInflater::restart() noexcept {
+  if (active_ && inflateReset2(&stream_, window_bits(format_, false)) == Z_OK) {
+    finished_ = false;
+    raw_fallback_tried_ = false;
+    total_in_ = 0;
+    return true;
+  }
+  return begin(format_, alloc_, free_, opaque_);
 }
 
 void BodyInflater::end() noexcept {

@@ -34,6 +34,9 @@ class BodyInflater {
   bool begin(Format format, AllocFn alloc, FreeFn free, void* opaque) noexcept;
   // Decodes as much of `in` as fits into `out`.
   Step inflate(std::span<const std::uint8_t> in, std::span<std::uint8_t> out) noexcept;
+  // Decodes the same body again from its start (after a look-ahead), with the
+  // allocator given to begin().
+  bool restart() noexcept;
   void end() noexcept;
 
  private:
@@ -43,6 +46,9 @@ class BodyInflater {
   bool raw_fallback_tried_ = false;
   Format format_ = Format::gzip;
   std::size_t total_in_ = 0;
+  AllocFn alloc_ = nullptr;
+  FreeFn free_ = nullptr;
+  void* opaque_ = nullptr;
 };
 
 }  // namespace datadog::rum

@@ -2,6 +2,7 @@
 #include "rum/eligibility.hpp"
 
 #include <array>
+#include <initializer_list>
 
 namespace datadog::rum {
 namespace {
@@ -16,6 +17,10 @@ bool equals_lowercase(std::string_view text, std::string_view lowercase) {
   return true;
 }
 
+bool starts_with_lowercase(std::string_view text, std::string_view prefix) {
+  return text.size() >= prefix.size() && equals_lowercase(text.substr(0, prefix.size()), prefix);
+}
+
 bool is_space(char c) { return c == ' ' || c == '\t'; }
 
 std::string_view trim(std::string_view text) {
@@ -28,7 +33,8 @@ std::string_view trim(std::string_view text) {
 
 std::string_view skip_reason_name(SkipReason reason) {
   static constexpr std::array<std::string_view, kSkipReasonCount> names = {
-      "eligible", "head_request", "status", "not_html", "empty", "no_transform", "already_done", "encoding",
+      "eligible",     "head_request", "status", "not_html",  "empty",          "no_transform",
+      "already_done", "encoding",     "range",  "not_ascii", "not_compressed", "look_ahead_exceeded",
   };
   const auto index = static_cast<std::size_t>(reason);
   return index < names.size() ? names[index] : "unknown";
@@ -37,6 +43,27 @@ std::string_view skip_reason_name(SkipReason reason) {
 bool is_html_media_type(std::string_view content_type) {
   const std::size_t semicolon = content_type.find(';');
   return equals_lowercase(trim(content_type.substr(0, semicolon)), "text/html");
+}
+
+bool has_ascii_compatible_charset(std::string_view content_type) {
+  std::size_t semicolon = content_type.find(';');
+  while (semicolon != std::string_view::npos) {
+    content_type.remove_prefix(semicolon + 1);
+    semicolon = content_type.find(';');
+    const std::string_view parameter = trim(content_type.substr(0, semicolon));
+    const std::size_t equals = parameter.find('=');
+    if (equals == std::string_view::npos || !equals_lowercase(trim(parameter.substr(0, equals)), "charset")) {
+      continue;
+    }
+    std::string_view charset = trim(parameter.substr(equals + 1));
+    if (charset.size() >= 2 && charset.front() == '"' && charset.back() == '"') {
+      charset = charset.substr(1, charset.size() - 2);
+    }
+    for (std::string_view wide : {"utf-16", "utf-32", "utf16", "utf32", "ucs-2", "ucs-4", "ucs2", "ucs4"}) {
+      if (starts_with_lowercase(charset, wide)) return false;
+    }
+  }
+  return true;
 }
 
 BodyEncoding classify_encoding(std::string_view content_encoding) {
@@ -70,7 +97,9 @@ SkipReason decide_eligibility(const ResponseFacts& facts) {
   if (facts.content_length == 0) return SkipReason::empty;
   if (facts.no_transform) return SkipReason::no_transform;
   if (facts.already_injected) return SkipReason::already_done;
+  if (!has_ascii_compatible_charset(facts.content_type)) return SkipReason::not_ascii;
   if (classify_encoding(facts.content_encoding) == BodyEncoding::unsupported) return SkipReason::encoding;
+  if (facts.range_request) return SkipReason::range;
   return SkipReason::eligible;
 }
 

@@ -18,6 +18,11 @@ enum class SkipReason : std::uint8_t {
   no_transform,  // Cache-Control: no-transform
   already_done,  // x-datadog-rum-injected: 1 from upstream
   encoding,      // a Content-Encoding we cannot decode
+  range,         // a byte-range request nginx answers from the original bytes
+  not_ascii,     // charset=utf-16/utf-32, or a body starting with a UTF-16/32 BOM or NUL
+  // Decided from the body (the header waits for the look-ahead, look_ahead.hpp):
+  not_compressed,       // the body is not what its Content-Encoding says (or is corrupt early)
+  look_ahead_exceeded,  // no injection point in the first kLookAheadLimit bytes
   count_,
 };
 inline constexpr std::size_t kSkipReasonCount = static_cast<std::size_t>(SkipReason::count_);
@@ -34,9 +39,13 @@ struct ResponseFacts {
   std::string_view content_encoding;  // empty when absent
   bool no_transform = false;          // from every Cache-Control value (see has_no_transform)
   bool already_injected = false;      // x-datadog-rum-injected: 1
+  bool range_request = false;         // nginx itself would answer a Range header with 206
 };
 
 bool is_html_media_type(std::string_view content_type);
+// False for a charset parameter naming UTF-16 or UTF-32 (any byte order), whose
+// bytes the ASCII tag scanner cannot read and an ASCII snippet would corrupt.
+bool has_ascii_compatible_charset(std::string_view content_type);
 BodyEncoding classify_encoding(std::string_view content_encoding);
 // True when a Cache-Control value lists the no-transform directive.
 bool has_no_transform(std::string_view cache_control);

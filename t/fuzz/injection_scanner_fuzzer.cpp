@@ -1,6 +1,7 @@
 // The injection scanner fed in pieces must decide exactly as fed at once, and
-// what it declares safe to emit must never be taken back. Input: one byte that
-// seeds how the body is split, then the body.
+// what it declares safe to emit must never be taken back; the look-ahead built
+// on it decides the same in any pieces. Input: one byte that seeds how the
+// body is split, then the body.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -10,10 +11,12 @@
 
 #include "fuzz_check.hpp"
 #include "rum/injection_scanner.hpp"
+#include "rum/look_ahead.hpp"
 
 using datadog::rum::InjectionPointKind;
 using datadog::rum::InjectionScanner;
 using datadog::rum::kMaxHoldBack;
+using datadog::rum::LookAhead;
 using datadog::rum::ScanResult;
 
 namespace {
@@ -108,5 +111,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                return (bits & 0x70) == 0 ? bits >> 8 : bits & 0xf;
                              }),
               whole);
+
+  // The look-ahead (no limit), one byte at a time, then the end of the body:
+  // not ASCII-compatible by its first bytes, else inject exactly when the
+  // scanner finds a point.
+  LookAhead look_ahead(SIZE_MAX);
+  for (std::size_t i = 0; i < body.size() && look_ahead.verdict() == LookAhead::Verdict::undecided; ++i) {
+    look_ahead.feed(body.substr(i, 1));
+  }
+  look_ahead.end();
+  if (datadog::rum::starts_ascii_incompatible(body.substr(0, 4))) {
+    FUZZ_CHECK(look_ahead.verdict() == LookAhead::Verdict::skip);
+  } else {
+    FUZZ_CHECK(look_ahead.verdict() ==
+               (whole.found ? LookAhead::Verdict::inject : LookAhead::Verdict::no_injection_point));
+  }
   return 0;
 }

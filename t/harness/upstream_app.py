@@ -304,7 +304,7 @@ ENDPOINTS = [
     ("/html/csp?policy=P", "SMALL_PAGE with Content-Security-Policy: P"),
     ("/html/stream?mb=N", "iter_stream_page(N), chunked 64 KiB pieces, default N=1"),
     ("/html/cut?at=N&framing=length|chunked", "SMALL_PAGE announced whole, hangs up after N bytes"),
-    ("/html/repeat?unit=U&mb=N&head=0|1", "<html><head>, U repeated to N MiB, </head><body></body></html>, chunked"),
+    ("/html/repeat?unit=U&mb=N|kb=N&head=0|1", "<html><head>, U repeated to N MiB (KiB), </head><body></body></html>, chunked"),
 ]
 
 
@@ -504,6 +504,8 @@ REPEAT_TAIL = b"</head><body></body></html>"
 def html_repeat():
     unit = request.args.get("unit", "<").encode("utf-8") or b"<"
     total = _int_arg("mb", 1, 0, 4096) * 1024 * 1024
+    if "kb" in request.args:
+        total = _int_arg("kb", 1, 0, 1024 * 1024) * 1024
     piece = (unit * (1024 * 1024 // len(unit) + 1))[:1024 * 1024]
     head = REPEAT_HEAD if request.args.get("head", "1") == "1" else b""
 
@@ -516,3 +518,61 @@ def html_repeat():
         yield REPEAT_TAIL
 
     return Response(generate(), content_type=HTML_CONTENT_TYPE)
+
+
+# Bodies with no injection point, or not what their headers say (RUM look-ahead).
+FRAGMENT_PAGE = b'<div id="results"><p>an htmx fragment: no head, no body</p></div>\n'
+FRAGMENT_ETAG = '"fragment-v1"'
+UTF16_PAGE = SMALL_PAGE.decode("ascii").encode("utf-16")  # with its BOM
+
+
+def corrupt_late_gzip():
+    """A gzip stream whose first part (flushed, so it decodes on its own)
+    holds SMALL_PAGE's </head>, then bytes that are no deflate block."""
+    encoder = zlib.compressobj(wbits=31)
+    first = encoder.compress(SMALL_PAGE) + encoder.flush(zlib.Z_SYNC_FLUSH)
+    return first, b"\xff" * 64
+
+
+@app.route("/html/fragment")
+def html_fragment():
+    if request.args.get("chunked") == "1":
+        return _stream([FRAGMENT_PAGE[:10], FRAGMENT_PAGE[10:]])
+    return _html(FRAGMENT_PAGE, headers={"ETag": FRAGMENT_ETAG})
+
+
+@app.route("/html/utf16")
+def html_utf16():
+    if request.args.get("charset") == "1":
+        body = SMALL_PAGE.decode("ascii").encode("utf-16-le")  # no BOM: only the header says it
+        return Response(body, content_type="text/html; charset=UTF-16LE")
+    return Response(UTF16_PAGE, content_type="text/html")
+
+
+@app.route("/html/mislabelled")
+def html_mislabelled():
+    return _encoded(SMALL_PAGE, request.args.get("encoding", "gzip"))
+
+
+@app.route("/html/gzip-corrupt-late")
+def html_gzip_corrupt_late():
+    first, garbage = corrupt_late_gzip()
+
+    def generate():
+        yield first
+        time.sleep(0.3)  # a separate read in nginx: after the header went out
+        yield garbage
+
+    resp = Response(generate(), content_type=HTML_CONTENT_TYPE)
+    resp.headers["Content-Encoding"] = "gzip"
+    return resp
+
+
+def late_head_page(kb):
+    """SMALL_PAGE with about `kb` KiB of inline style before its </head>."""
+    return SMALL_PAGE.replace(b"</head>", b"<style>" + b"p{}" * (kb * 1024 // 3) + b"</style></head>")
+
+
+@app.route("/html/late-head")
+def html_late_head():
+    return _html(late_head_page(_int_arg("kb", 40, 0, 1024)))

@@ -94,3 +94,43 @@ TEST(RumBodyInflater, CorruptDataFailsAndBytesAfterTheEndAreIgnored) {
   decode(BodyInflater::Format::gzip, "not gzip at all", 64, 4096, &failed);
   EXPECT_TRUE(failed);
 }
+
+// The look-ahead decodes the start of a body, then the real pass decodes it
+// again from its first byte.
+TEST(RumBodyInflater, RestartDecodesTheSameBodyFromItsStart) {
+  for (const auto& [format, bits] :
+       {std::pair{BodyInflater::Format::gzip, 31}, std::pair{BodyInflater::Format::deflate, 15},
+        std::pair{BodyInflater::Format::deflate, -15}}) {
+    const std::string text = page();
+    const std::string compressed = compress(text, bits);
+    BodyInflater inflater;
+    ASSERT_TRUE(inflater.begin(format, nullptr, nullptr, nullptr));
+    std::vector<std::uint8_t> out(text.size() + 16);
+    const auto half = std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(compressed.data()),
+                                                    compressed.size() / 2);
+    const auto probe = inflater.inflate(half, std::span<std::uint8_t>(out).first(100));
+    ASSERT_FALSE(probe.failed) << bits;
+    ASSERT_TRUE(inflater.restart());
+    const auto all = std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(compressed.data()),
+                                                   compressed.size());
+    const auto step = inflater.inflate(all, out);
+    EXPECT_TRUE(step.finished) << bits;
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(out.data()), step.produced), text) << bits;
+    // After the stream ended, restart begins anew.
+    ASSERT_TRUE(inflater.restart());
+    const auto again = inflater.inflate(all, out);
+    EXPECT_TRUE(again.finished) << bits;
+    EXPECT_EQ(again.produced, text.size()) << bits;
+  }
+}
+
+TEST(RumBodyInflater, PlainTextLabelledCompressedFailsAtOnce) {
+  const std::string plain =
+      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<title>t</title></head><body></body>";
+  for (auto format : {BodyInflater::Format::gzip, BodyInflater::Format::deflate}) {
+    bool failed = false;
+    const std::string out = decode(format, plain, plain.size(), 4096, &failed);
+    EXPECT_TRUE(failed);
+    EXPECT_EQ(out.find("<head>"), std::string::npos);
+  }
+}

@@ -80,3 +80,28 @@ TEST(RumEligibility, NoTransformAmongOtherDirectives) {
   EXPECT_FALSE(has_no_transform("x-no-transform"));
   EXPECT_FALSE(has_no_transform(""));
 }
+
+TEST(RumEligibility, WideCharsetsAreNotAsciiCompatible) {
+  for (const char* type :
+       {"text/html; charset=utf-16", "text/html;charset=UTF-16LE", "text/html; charset=\"utf-32be\"",
+        "text/html; q=1; charset=UCS-2", "text/html; charset=utf16"}) {
+    EXPECT_FALSE(has_ascii_compatible_charset(type)) << type;
+    ResponseFacts facts = html();
+    facts.content_type = type;
+    EXPECT_EQ(decide_eligibility(facts), SkipReason::not_ascii) << type;
+  }
+  for (const char* type : {"text/html", "text/html; charset=utf-8", "text/html; charset=ISO-8859-1",
+                           "text/html; x=utf-16", "text/html; charset=", "text/html;;"}) {
+    EXPECT_TRUE(has_ascii_compatible_charset(type)) << type;
+  }
+}
+
+TEST(RumEligibility, RangeRequestsNginxAnswersAreSkipped) {
+  ResponseFacts facts = html();
+  facts.range_request = true;
+  EXPECT_EQ(decide_eligibility(facts), SkipReason::range);
+  EXPECT_EQ(skip_reason_name(SkipReason::range), "range");
+  EXPECT_EQ(skip_reason_name(SkipReason::look_ahead_exceeded), "look_ahead_exceeded");
+  EXPECT_EQ(skip_reason_name(SkipReason::not_compressed), "not_compressed");
+  EXPECT_EQ(skip_reason_name(SkipReason::not_ascii), "not_ascii");
+}
