@@ -146,3 +146,29 @@ def test_exit_flush_to_an_agent_that_refuses_counts_every_trace_as_dropped(nginx
     wait_for_exit(server, signal.SIGQUIT)
     lines = [line for line in server.error_log().splitlines() if "could not be delivered" in line]
     assert len(lines) == 1 and "4 traces" in lines[0] and "refused" in lines[0], lines
+
+
+
+def test_reply_slower_than_the_agent_timeout_at_exit_is_not_sent_again(nginx_factory, agent):
+    # The second payload goes on the connection kept from the first, and the
+    # worker exits while it waits for the reply; the agent, which has it,
+    # answers only after datadog_agent_timeout. That timeout, reached inside
+    # the exit flush, must not be taken for a stale kept-alive connection
+    # (retried at once on a new one): nothing is sent twice.
+    server = nginx_factory(conf(agent.url).replace("datadog_agent_timeout 5s;",
+                                                   "datadog_agent_timeout 500ms;"))
+    single_process(server)
+    server.start()
+    client.get(server.port, "/")
+    agent.wait_for_payloads(1)
+    agent.reply_delay = 2.0
+    for _ in range(5):
+        client.get(server.port, "/")
+    agent.wait_for_payloads(2)
+    wait_for_exit(server, signal.SIGQUIT)
+    time.sleep(0.3)
+    counts = span_id_counts(agent)
+    assert sum(counts.values()) >= 6
+    twice = {span_id: n for span_id, n in counts.items() if n > 1}
+    assert not twice, f"{len(twice)} span ids arrived more than once: {twice}"
+    assert "could not be delivered before the worker exited" in server.error_log()

@@ -159,11 +159,14 @@ Reaction AgentSession::peer_closed(Clock::time_point now) {
   return exchange_failed(Failure::io_error, parser_.error(), now);
 }
 
-std::optional<Reaction> AgentSession::retry_stale_connection(Clock::time_point now) {
+std::optional<Reaction> AgentSession::retry_stale_connection(Failure failure, Clock::time_point now) {
   // An agent may close an idle kept-alive connection just as we reuse it; a
   // failure before any reply byte then says nothing about the agent. Retry
-  // once on a fresh connection, without counting.
-  if (!connection_reused_ || parser_.started() || stale_retry_done_) {
+  // once on a fresh connection, without counting. Such a connection shows up
+  // as an end of stream or a reset, never as a reply timeout: an agent that
+  // is slow to answer may well have the payload, and sending it again would
+  // duplicate every span in it.
+  if (failure != Failure::io_error || !connection_reused_ || parser_.started() || stale_retry_done_) {
     return std::nullopt;
   }
   stale_retry_done_ = true;
@@ -188,7 +191,7 @@ Reaction AgentSession::exchange_failed(Failure failure, std::string_view detail,
     connection_open_ = false;
     return with_command(Command::Kind::idle, true);
   }
-  if (auto retry = retry_stale_connection(now)) {
+  if (auto retry = retry_stale_connection(failure, now)) {
     return std::move(*retry);
   }
   connection_open_ = false;

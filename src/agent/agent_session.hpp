@@ -132,7 +132,7 @@ class AgentSession {
   Reaction send_on_connection(Clock::time_point now);
   Reaction handle_response(Clock::time_point now);
   Reaction after_exchange(Clock::time_point now, bool keep_connection);
-  std::optional<Reaction> retry_stale_connection(Clock::time_point now);
+  std::optional<Reaction> retry_stale_connection(Failure failure, Clock::time_point now);
   // A connect command to address_ (closing the open connection first if asked).
   Reaction start_connecting(bool close_first, Clock::time_point now);
   void take_rates(Reaction& reaction);

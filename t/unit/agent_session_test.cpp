@@ -408,6 +408,22 @@ TEST(AgentSession, StaleKeptAliveConnectionIsReplacedWithoutCountingAFailure) {
   EXPECT_TRUE(glue.lines.empty());
 }
 
+TEST(AgentSession, ReplyTimeoutOnAKeptAliveConnectionIsNotSentAgain) {
+  FakeGlue glue({"127.0.0.1:8126"}, {Agent{}});
+  glue.add_trace(trace_of(10));
+  glue.flush();
+  glue.add_trace(trace_of(10));
+
+  Reaction reaction = glue.session.flush(glue.now);
+  ASSERT_EQ(reaction.command.kind, Command::Kind::send);  // on the kept connection
+  // The agent read the payload but is slow to answer: it may have it.
+  reaction = glue.session.exchange_failed(Failure::response_timeout, "timed out", glue.now);
+  EXPECT_EQ(reaction.command.kind, Command::Kind::idle);
+  EXPECT_TRUE(reaction.command.close_connection);
+  EXPECT_EQ(glue.connects.size(), 1u);
+  EXPECT_EQ(glue.session.link().counters().payloads_sent, 1u);
+}
+
 TEST(AgentSession, IdleConnectionClosedByTheAgentIsForgotten) {
   FakeGlue glue({"127.0.0.1:8126"}, {Agent{}});
   glue.add_trace(trace_of(10));
