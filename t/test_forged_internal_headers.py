@@ -93,3 +93,53 @@ def test_other_headers_with_underscores_still_reach_the_upstream(nginx, agent, u
     assert received["x_custom_id"] == "7"
     assert received["x_datadog_trace_idx"] == "8"
     assert received["x_datadog_rum"] == "9"
+
+
+HEADERS_MORE = "/usr/lib/nginx/modules/ngx_http_headers_more_filter_module.so"  # scripts/setup installs it
+
+
+def test_headers_other_modules_change_after_the_removal_reach_the_upstream_changed(nginx, agent, upstream):
+    # The removal of client copies must leave every other header where it was:
+    # headers-more (like lua) finds a header by the address nginx keeps for it
+    # (headers_in.authorization, user_agent); a rebuilt list made it fail the
+    # request, or change a copy the upstream never sees.
+    server = nginx(f"""
+    datadog_agent_url {agent.url};
+    datadog_flush_interval 100ms;
+    server {{
+        listen 127.0.0.1:@PORT@;
+        location / {{
+            more_clear_input_headers Authorization;
+            more_set_input_headers 'User-Agent: changed-by-headers-more';
+            proxy_pass http://{upstream.address};
+        }}
+    }}""", main=f"load_module {HEADERS_MORE};")
+    response = client.get(server.port, "/echo", headers=[
+        ("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+        ("x_datadog_trace_id", "42"), ("Authorization", "Basic c2VjcmV0"), ("User-Agent", "client/1.0"),
+        ("X-Kept", "yes")])
+    assert response.status == 200
+    received = dict((name.lower(), value) for name, value in response.json()["headers_list"])
+    assert "authorization" not in received
+    assert received["user-agent"] == "changed-by-headers-more"
+    assert received["x-kept"] == "yes"
+    assert received["traceparent"].split("-")[1] == "0af7651916cd43dd8448eb211c80319c"
+    agent.wait_for_spans(1)
+
+
+def test_removal_keeps_every_other_header_in_order_across_the_lists_parts(nginx, agent, upstream):
+    # nginx's header list grows in parts of 20 entries: forged copies at the
+    # start, at a part's edge, inside and at the end of later parts.
+    server = nginx(server_conf(agent, upstream, "underscores_in_headers on;"))
+    headers = [(f"X-Filler-{i:02d}", str(i)) for i in range(55)]
+    for at in (54, 40, 39, 21, 19, 18, 0):
+        headers.insert(at, ("x_datadog_trace_id", "42"))
+    headers.append(("X-Datadog-Trace-Id", "43"))
+    response = client.get(server.port, "/echo", headers=headers)
+    assert response.status == 200
+    received = response.json()["headers_list"]
+    fillers = [(name, value) for name, value in received if name.lower().startswith("x-filler-")]
+    assert [value for _, value in fillers] == [str(i) for i in range(55)]
+    span = agent.wait_for_spans(1)[0]
+    trace_ids = [value for name, value in received if as_wsgi_sees_it(name) == "x-datadog-trace-id"]
+    assert trace_ids == [str(span["trace_id"])]

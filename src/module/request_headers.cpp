@@ -1,6 +1,7 @@
 // nginx keeps request headers in an ngx_list_t with lowercase keys; entries
-// cannot be removed in place, so removal rebuilds the list in the pool, and
-// only when a client actually sent one of the names.
+// cannot be removed in place, so removal relinks the list around them (in the
+// pool, the entries themselves unmoved), and only when a client actually sent
+// one of the names.
 #include "module/request_headers.hpp"
 
 #include <algorithm>
@@ -158,26 +159,51 @@ ngx_int_t remove_request_headers(ngx_http_request_t* r, const HeaderNameSet& nam
     const std::string_view key = lowercase_key(header);
     return names.contains(key, header.hash) || (underscore_names && names.contains_cgi_alias(key));
   };
-  ngx_uint_t total = 0;
   ngx_uint_t matching = 0;
   for_each_header(r->headers_in.headers, [&](const ngx_table_elt_t& header) {
-    ++total;
     if (matches(header)) ++matching;
   });
   if (matching == 0) return NGX_OK;
-  // Built aside in one part, so that a failed allocation leaves the request's
-  // list as it was; the old parts stay readable in the pool meanwhile (and
-  // headers_in.host and the like keep pointing at them).
-  ngx_list_t kept;
-  if (ngx_list_init(&kept, r->pool, total - matching + 8, sizeof(ngx_table_elt_t)) != NGX_OK)
-    return NGX_ERROR;
-  auto* items = static_cast<ngx_table_elt_t*>(kept.part.elts);
-  for_each_header(r->headers_in.headers, [&](const ngx_table_elt_t& header) {
-    if (!matches(header)) items[kept.part.nelts++] = header;
-  });
+  // The kept entries stay where they are: nginx's own pointers to them
+  // (headers_in.host, user_agent, the cookies array) and modules that find a
+  // header by its address (headers-more, lua) must go on seeing the request's
+  // headers. So the list becomes a chain of views of the runs of kept entries,
+  // then an empty part of its own for later pushes (a view is never the last
+  // part: pushing there would overwrite the entry after it). Everything is
+  // allocated before the list changes, so a failure leaves it as it was.
   ngx_list_t& headers = r->headers_in.headers;
-  headers = kept;
-  headers.last = &headers.part;  // the list's one part is its own member
+  ngx_uint_t runs = 0;
+  bool in_run = false;
+  for (ngx_list_part_t* part = &headers.part; part != nullptr; part = part->next) {
+    auto* items = static_cast<ngx_table_elt_t*>(part->elts);
+    in_run = false;
+    for (ngx_uint_t i = 0; i < part->nelts; ++i) {
+      const bool keep = !matches(items[i]);
+      if (keep && !in_run) ++runs;
+      in_run = keep;
+    }
+  }
+  auto* parts = static_cast<ngx_list_part_t*>(ngx_palloc(r->pool, (runs + 1) * sizeof(ngx_list_part_t)));
+  void* room = ngx_palloc(r->pool, headers.nalloc * headers.size);
+  if (parts == nullptr || room == nullptr) return NGX_ERROR;
+  ngx_uint_t built = 0;
+  const ngx_list_part_t first = headers.part;  // overwritten below, read first
+  for (const ngx_list_part_t* part = &first; part != nullptr; part = part->next) {
+    auto* items = static_cast<ngx_table_elt_t*>(part->elts);
+    in_run = false;
+    for (ngx_uint_t i = 0; i < part->nelts; ++i) {
+      const bool keep = !matches(items[i]);
+      if (keep && !in_run) parts[built++] = ngx_list_part_t{&items[i], 0, nullptr};
+      if (keep) ++parts[built - 1].nelts;
+      in_run = keep;
+    }
+  }
+  parts[runs] = ngx_list_part_t{room, 0, nullptr};
+  for (ngx_uint_t k = 0; k < runs; ++k) parts[k].next = &parts[k + 1];
+  // The list's first part is its own member: a copy of the first view (or of
+  // the empty part when nothing is kept).
+  headers.part = parts[0];
+  headers.last = runs == 0 ? &headers.part : &parts[runs];
   return NGX_OK;
 }
 
