@@ -269,7 +269,8 @@ def generate_request(rng, case_index, request_index, port, underscores, last):
         sane = False  # nginx may or may not answer (0.9 reading of a space, a closed connection...)
     if len(target.partition("?")[2]) > 1000:
         shapes.add("long-query")
-    if any(p in target for p in ("/plaingz/", "/static/page.html")):
+    # /err/502 ends at /static/page.html through error_page.
+    if any(p in target for p in ("/plaingz/", "/static/page.html", "/err/502")):
         shapes.add("plain-gzip")
     eol = b"\r\n" if rng.random() < 0.93 else b"\n"
     if version == "0.9":
@@ -700,7 +701,11 @@ class Problem:
 
     @property
     def signature(self):
-        """Problems with one signature are one finding."""
+        """Problems with one signature are one finding. A missing status line,
+        a slow answer, a crash: one each, whatever the details (how the
+        connection ended, which request waited, which signal)."""
+        if self.kind in ("status-line", "slow", "hang", "crash"):
+            return self.kind
         text = re.sub(r"'[^']*'|\"[^\"]*\"", "…", self.message)
         text = re.sub(r"\d+(\.\d+)?", "N", text)
         return f"{self.kind}: {text[:120]}"
@@ -861,13 +866,16 @@ SETTLE = {"agent": 0.3, "span": 0.3}
 
 
 class Fuzzer:
-    def __init__(self, target, seed=1, exclude=(), batch=40, minimize_seconds=30.0, parallel=4, log=print):
+    def __init__(self, target, seed=1, exclude=(), batch=40, minimize_seconds=30.0, minimize_total=None,
+                 parallel=4, log=print):
         self.target = target
         self.seed = seed
         self.exclude = set(exclude)
         self.batch = batch
         self.minimize_seconds = minimize_seconds
         self.parallel = parallel
+        # Time left for shrinking, all findings together (None: no bound).
+        self.minimize_left = minimize_total
         self.log = log
         self.findings = {}
         self.executions = 0
@@ -911,17 +919,18 @@ class Fuzzer:
 
     def run(self, seconds, max_cases=None, cases=()):
         """Seed `cases` first (a batch of their own), then generated ones, until
-        `seconds` or `max_cases`. Returns the findings (one per signature)."""
+        `seconds` or `max_cases` generated ones. Returns the findings (one per
+        signature)."""
         started = time.monotonic()
         index = 0
         pending = list(cases)
-        while time.monotonic() - started < seconds and (max_cases is None or self.executions < max_cases):
+        while time.monotonic() - started < seconds and (pending or max_cases is None or index < max_cases):
             batch_started = time.monotonic()
             batch = []
             if pending:
                 batch, pending = pending, []
             else:
-                while len(batch) < self.batch and (max_cases is None or self.executions + len(batch) < max_cases):
+                while len(batch) < self.batch and (max_cases is None or index < max_cases):
                     batch.append(generate_case(self.seed, index, self.target.ports, self.exclude))
                     index += 1
             self.target.mark()
@@ -935,10 +944,20 @@ class Fuzzer:
                 problems += response_problems(case, outcome)
             problems += self._window_problems(batch, 0.25)
             self.fuzz_seconds += time.monotonic() - batch_started
+            crashed = any(p.kind == "crash" for p in problems)
             for problem in problems:
                 if problem.signature in self.findings:
                     continue
-                finding = self.minimize(problem, batch, deadline=time.monotonic() + self.minimize_seconds)
+                if crashed and problem.kind in ("status-line", "slow", "hang") and problem.case is not None \
+                        and not self._fails(problem.case, problem, time.monotonic() + 10):
+                    continue  # a connection the crashed worker held: the crash is the finding
+                budget = self.minimize_seconds
+                if self.minimize_left is not None:
+                    budget = min(budget, self.minimize_left)
+                began = time.monotonic()
+                finding = self.minimize(problem, batch, deadline=began + budget)
+                if self.minimize_left is not None:
+                    self.minimize_left = max(0.0, self.minimize_left - (time.monotonic() - began))
                 self.findings[problem.signature] = finding
                 self.log(finding.report(self.seed) + "\n")
         self.seconds = time.monotonic() - started
@@ -951,8 +970,6 @@ class Fuzzer:
         if time.monotonic() > deadline:
             return False
         found = self.check_alone(case, settle=SETTLE.get(problem.kind, 0.0))
-        if problem.kind in ("crash", "hang", "slow"):
-            return any(p.kind == problem.kind for p in found)  # whichever request or signal shows it
         return any(p.signature == problem.signature for p in found)
 
     def minimize(self, problem, batch, deadline):
@@ -968,8 +985,9 @@ class Fuzzer:
                     break
         if culprit is None:
             case = problem.case or batch[-1]
-            return Finding(problem, case.data(), False, case.port,
-                           note=f"(no case of the batch of {len(batch)} showed it alone in the time allowed)")
+            why = ("the time for shrinking ran out first" if time.monotonic() > deadline
+                   else f"no case of the batch of {len(batch)} showed it alone")
+            return Finding(problem, case.data(), False, case.port, note=f"({why})")
         # The one request that fails alone, sent at once, on its own connection.
         order = [problem.request] if 0 <= problem.request < len(culprit.requests) else []
         order += [i for i in reversed(range(len(culprit.requests))) if i not in order]
@@ -1032,6 +1050,7 @@ def main(argv=None):
     parser.add_argument("--no-http09", action="append_const", dest="exclude", const="http09",
                         help="same as --exclude http09")
     parser.add_argument("--no-seeds", action="store_true", help="skip the hand-written seed cases")
+    parser.add_argument("--seeds-only", action="store_true", help="run the hand-written seed cases only")
     parser.add_argument("--parallel", type=int, default=4, help="connections at once (default 4)")
     parser.add_argument("--minimize-seconds", type=float, default=30.0, help="time per finding to shrink it")
     parser.add_argument("--print-case", type=int, action="append", default=[],
@@ -1050,7 +1069,7 @@ def main(argv=None):
         fuzzer = Fuzzer(target, args.seed, args.exclude, minimize_seconds=args.minimize_seconds,
                         parallel=args.parallel)
         seeds = [] if args.no_seeds else [c for c in seed_cases(target.ports) if not c.shapes & set(args.exclude)]
-        findings = fuzzer.run(args.time, args.cases, seeds)
+        findings = fuzzer.run(args.time, 0 if args.seeds_only else args.cases, seeds)
     finally:
         target.stop()
     rate = fuzzer.executions / fuzzer.fuzz_seconds if fuzzer.fuzz_seconds else 0

@@ -61,13 +61,15 @@ LOCATIONS = """
             rewrite ^/fcgi(/.*)$ $1 break;
             include /etc/nginx/fastcgi_params;
             fastcgi_pass 127.0.0.1:@FASTCGI@;
+            fastcgi_read_timeout 1s;
         }
         location /uwsgi/ {
             rewrite ^/uwsgi(/.*)$ $1 break;
             include /etc/nginx/uwsgi_params;
             uwsgi_pass 127.0.0.1:@UWSGI@;
+            uwsgi_read_timeout 1s;
         }
-        location /echo.Echo/ { grpc_pass grpc://127.0.0.1:@GRPC@; }
+        location /echo.Echo/ { grpc_pass grpc://127.0.0.1:@GRPC@; grpc_read_timeout 1s; }
         location /static/ { root @PREFIX@/html; gzip_static on; }
         location /ssi/ { root @PREFIX@/html; ssi on; }
         location /auth/ {
@@ -129,6 +131,7 @@ HTTP_BLOCK = """
     }
     include /etc/nginx/mime.types;
     large_client_header_buffers 4 64k;
+    proxy_read_timeout 2s;  # nothing fuzzed waits that long upstream
     client_max_body_size 1m;
     keepalive_requests 10000;
     gzip on;
@@ -226,7 +229,10 @@ class FuzzTarget:
             log = self.dir / f"uwsgi-{protocol.lower()}.log"
             process = subprocess.Popen(
                 [UWSGI, option, f"127.0.0.1:{port}", "--chdir", str(HARNESS), "--module", "wsgi_echo",
-                 "--master", "--processes", "1", "--die-on-term", "--logto", str(log)],
+                 "--master", "--processes", "1", "--die-on-term", "--logto", str(log),
+                 # Its largest: with the default 4 KB, uWSGI drops a request
+                 # with long headers without a word and nginx waits.
+                 "--buffer-size", "65535"],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             self.uwsgi.append(process)
             _wait_port(port, process, log)
