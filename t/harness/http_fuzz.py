@@ -46,7 +46,7 @@ SHAPES = {
     "invalid-utf8-baggage": "a baggage header with bytes or %XX escapes that are not UTF-8",
     "underscore-header": "a header name with an underscore (sent to the underscores_in_headers server)",
     "missing-host": "no Host header",
-    "plain-gzip": "a target that answers a plain body labelled Content-Encoding: gzip",
+    "plain-gzip": "a target that answers, or may end at, a plain body labelled Content-Encoding: gzip",
     "sample-garbage": "X-Fuzz-Sample (the datadog_sample_rate condition) neither on nor off",
     "forged-pending": "a client-sent X-Datadog-Rum-Injection-Pending",
 }
@@ -269,8 +269,9 @@ def generate_request(rng, case_index, request_index, port, underscores, last):
         sane = False  # nginx may or may not answer (0.9 reading of a space, a closed connection...)
     if len(target.partition("?")[2]) > 1000:
         shapes.add("long-query")
-    # /err/502 ends at /static/page.html through error_page.
-    if any(p in target for p in ("/plaingz/", "/static/page.html", "/err/502")):
+    # /err/ ends at /static/page.html through error_page 502 (when Gunicorn
+    # answers 502, or resets the connection while nginx sends it a body).
+    if any(p in target for p in ("/plaingz/", "/static/page.html", "/err/")):
         shapes.add("plain-gzip")
     eol = b"\r\n" if rng.random() < 0.93 else b"\n"
     if version == "0.9":
