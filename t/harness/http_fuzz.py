@@ -484,7 +484,8 @@ def seed_cases(ports):
                  shapes={"invalid-utf8-baggage"})]),
         (1, [req(b"GET /echo HTTP/1.1\r\nHost: fuzz.test\r\nX-Fuzz-Id: s3\r\nx_datadog_trace_id: 4242\r\n\r\n",
                  shapes={"underscore-header"})]),
-        (0, [req(b"GET /echo HTTP/1.1\r\nHost: fuzz.test\r\nX-Fuzz-Id: s4\r\nX-Datadog-Rum-Injection-Pending: forged\r\n"
+        (0, [req(b"GET /echo HTTP/1.1\r\nHost: fuzz.test\r\nX-Fuzz-Id: s4\r\n"
+                 b"X-Datadog-Rum-Injection-Pending: forged\r\n"
                  b"X-Datadog-Rum-Injection-Pending: forged\r\n\r\n",
                  shapes={"forged-pending"})]),
         (0, [req(b"GET /echo HTTP/1.0\r\nX-Fuzz-Id: s5\r\n\r\n", version="1.0",
@@ -699,6 +700,7 @@ class Problem:
     message: str
     case: object = None
     request: int = -1  # index of the request in the case, when known
+    what: str = ""     # the kind of defect, when the message has details that vary
 
     @property
     def signature(self):
@@ -707,6 +709,8 @@ class Problem:
         connection ended, which request waited, which signal)."""
         if self.kind in ("status-line", "slow", "hang", "crash"):
             return self.kind
+        if self.what:
+            return f"{self.kind}: {self.what}"
         text = re.sub(r"'[^']*'|\"[^\"]*\"", "…", self.message)
         text = re.sub(r"\d+(\.\d+)?", "N", text)
         return f"{self.kind}: {text[:120]}"
@@ -718,7 +722,8 @@ def _printable(value):
 
 def forwarded_problems(pairs):
     """What is wrong with the propagation headers an application received
-    ([(name, value)], name as received)."""
+    ([(name, value)], name as received): [(what, message)], one per header,
+    `what` naming the kind of defect (one finding each)."""
     problems = []
     seen = {}
     for name, value in pairs:
@@ -726,16 +731,18 @@ def forwarded_problems(pairs):
         if key in PROPAGATION_NAMES or key == PENDING:
             seen.setdefault(key, []).append((name, value))
     for key, items in seen.items():
-        if len(items) > 1:
-            problems.append(f"the application got {len(items)} {key} headers: {items!r}")
-        if key in NEVER_FORWARDED:
-            problems.append(f"the application got the client's {key}: {items!r}")
-        if key == PENDING and any(v != "1" for _, v in items):
-            problems.append(f"the application got {key} {items!r}, not \"1\"")
-        if any(not _printable(v) for _, v in items):
-            problems.append(f"the application got a {key} that is not printable ASCII: {items!r}")
-        if key != PENDING and any("_" in n for n, _ in items):
-            problems.append(f"the application got a client-sent {key} spelt with underscores: {items!r}")
+        if any("_" in n for n, _ in items):
+            problems.append(("a client-sent header spelt with underscores",
+                             f"the application got a client-sent {key} spelt with underscores: {items!r}"))
+        elif len(items) > 1:
+            problems.append((f"{key} twice", f"the application got {len(items)} {key} headers: {items!r}"))
+        elif key in NEVER_FORWARDED:
+            problems.append((f"the client's {key}", f"the application got the client's {key}: {items!r}"))
+        elif key == PENDING and items[0][1] != "1":
+            problems.append((f"{key} not 1", f"the application got {key} {items!r}, not \"1\""))
+        elif not _printable(items[0][1]):
+            problems.append((f"{key} not printable", f"the application got a {key} that is not printable ASCII: "
+                                                    f"{items!r}"))
     return problems
 
 
@@ -749,7 +756,7 @@ def _cgi_problems(params):
     problems = forwarded_problems(pairs)
     for key, value in pairs:
         if key in ("x-datadog-trace-id", "x-datadog-parent-id") and not value.isdigit():
-            problems.append(f"the application got {key} {value!r}, not a decimal id")
+            problems.append((f"{key} not decimal", f"the application got {key} {value!r}, not a decimal id"))
     return problems
 
 
@@ -793,7 +800,7 @@ def response_problems(case, outcome):
             found = _cgi_problems(doc["protocol_headers"])
         elif isinstance(doc.get("grpc"), dict):
             found = _cgi_problems(doc["grpc"])
-        problems += [Problem("forwarded", message, case, i) for message in found]
+        problems += [Problem("forwarded", message, case, i, what) for what, message in found]
     return problems
 
 

@@ -35,7 +35,8 @@ GRPC_METHOD = "/echo.Echo/Metadata"
 # reaches one upstream kind or nginx feature of LOCATIONS below.
 PATHS = (
     "/", "/echo", "/echo/a/b", "/html/small", "/html/gzip", "/html/deflate", "/html/chunked",
-    "/html/chunked?pieces=7", "/html/nohead", "/html/head-in-comment", "/html/csp", "/html/csp?policy=default-src%20'self'",
+    "/html/chunked?pieces=7", "/html/nohead", "/html/head-in-comment", "/html/csp",
+    "/html/csp?policy=default-src%20'self'",
     "/html/marked", "/html/no-transform", "/html/status/404", "/html/status/500", "/html/status/204",
     "/html/status/304", "/status/503", "/json", "/html/cut?at=40", "/html/cut?at=10&framing=chunked",
     "/html/large?kb=64", "/sleep?ms=5",
