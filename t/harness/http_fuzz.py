@@ -900,9 +900,6 @@ class Fuzzer:
         are matched to the window's requests, or `alone` not, to recent ones
         too (a busy worker sends them late)."""
         problems = []
-        time.sleep(0.02)
-        for line in self.target.new_crash_lines():
-            problems.append(Problem("crash", line.strip().splitlines()[0][:300]))
         started = time.monotonic()
         trouble = self.target.health(timeout=HEALTH_TIMEOUT)
         took = time.monotonic() - started
@@ -920,6 +917,10 @@ class Fuzzer:
             self.recent = dict(list(self.recent.items())[-5 * self.batch:])
         for message in dict.fromkeys(module_request_lines(self.target.new_log_lines())):
             problems.append(Problem("log", f"the module logged while serving a request: {message}"))
+        # Last: by now the master has seen a worker die (the health request
+        # needed a live worker).
+        for line in self.target.new_crash_lines():
+            problems.append(Problem("crash", line.strip().splitlines()[0][:300]))
         return problems
 
     def check_alone(self, case, settle=0.0):
@@ -944,25 +945,32 @@ class Fuzzer:
         pending = list(cases)
         while time.monotonic() - started < seconds and (pending or max_cases is None or index < max_cases):
             batch_started = time.monotonic()
-            batch = []
+            batch, problems = [], []
             if pending:
+                # Each seed case alone, in a window of its own: each is there
+                # to show its own defect, which a crash or a busy worker
+                # caused by another would hide.
                 batch, pending = pending, []
+                for case in batch:
+                    for problem in self.check_alone(case, settle=0.3):
+                        problem.case = problem.case or case
+                        problems.append(problem)
+                crashed = False
             else:
                 while len(batch) < self.batch and (max_cases is None or index < max_cases):
                     batch.append(generate_case(self.seed, index, self.target.ports, self.exclude))
                     index += 1
-            self.target.mark()
-            problems = []
-            # Several connections at once: most of a case's time is waiting.
-            with ThreadPoolExecutor(self.parallel) as pool:
-                outcomes = list(pool.map(lambda c: run_case(c, self.target.ports), batch))
-            for case, outcome in zip(batch, outcomes):
-                self.executions += 1
-                self.requests_sent += len(case.requests)
-                problems += response_problems(case, outcome)
-            problems += self._window_problems(batch, 0.25)
+                self.target.mark()
+                # Several connections at once: most of a case's time is waiting.
+                with ThreadPoolExecutor(self.parallel) as pool:
+                    outcomes = list(pool.map(lambda c: run_case(c, self.target.ports), batch))
+                for case, outcome in zip(batch, outcomes):
+                    problems += response_problems(case, outcome)
+                problems += self._window_problems(batch, 0.25)
+                crashed = any(p.kind == "crash" for p in problems)
+            self.executions += len(batch)
+            self.requests_sent += sum(len(c.requests) for c in batch)
             self.fuzz_seconds += time.monotonic() - batch_started
-            crashed = any(p.kind == "crash" for p in problems)
             # Crashes first; slow answers, the dearest to re-send, last.
             problems.sort(key=lambda p: {"crash": 0, "slow": 2, "hang": 2}.get(p.kind, 1))
             for problem in problems:
