@@ -994,11 +994,16 @@ class Fuzzer:
     # --- delta-debug lite ----------------------------------------------------------
 
     def _fails(self, case, problem, deadline):
-        """Whether `case` alone shows `problem` again (same signature)."""
-        if time.monotonic() > deadline:
-            return False
-        found = self.check_alone(case, settle=SETTLE.get(problem.kind, 0.0))
-        return any(p.signature == problem.signature for p in found)
+        """Whether `case` alone shows `problem` again (same signature). A
+        crash or alert is tried a few times: some depend on timing (one in
+        ten, say), and each try is quick."""
+        for _ in range(5 if problem.kind == "crash" else 1):
+            if time.monotonic() > deadline:
+                return False
+            found = self.check_alone(case, settle=SETTLE.get(problem.kind, 0.0))
+            if any(p.signature == problem.signature for p in found):
+                return True
+        return False
 
     def minimize(self, problem, batch, deadline):
         culprit = problem.case
