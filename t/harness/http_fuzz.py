@@ -709,8 +709,13 @@ class Problem:
         connection ended, which request waited, which signal)."""
         if self.kind in ("slow", "hang"):
             return "unresponsive"  # one cause, seconds or more than HEALTH_TIMEOUT
-        if self.kind in ("status-line", "crash"):
+        if self.kind == "status-line":
             return self.kind
+        if self.kind == "crash":
+            # The error log's message without time, pids, connection and
+            # request: "worker process N exited on signal N", an alert's text.
+            text = re.sub(r"^\S+ \S+ |\d+#\d+: |\*\d+ |, client: .*$", "", self.message)
+            return "crash: " + re.sub(r"\d+", "N", text)[:120]
         if self.what:
             return f"{self.kind}: {self.what}"
         text = re.sub(r"'[^']*'|\"[^\"]*\"", "…", self.message)
