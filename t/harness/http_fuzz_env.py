@@ -44,7 +44,7 @@ PATHS = (
     "/static/index.html", "/static/page.html", "/static/missing.html", "/static/",
     "/ssi/page.shtml", "/auth/x", "/mirror/x", "/err/404", "/err/502", "/try/index.html", "/try/nothing",
     "/limited/x", "/plaingz/page", "/dead/x", "/redirect", "/rewrite/html/small", "/datadog-status",
-    "/health",
+    "/health", "/notrace/html/chunked", "/notrace/html/small", "/notrace/html/gzip",
 )
 
 STATIC_PAGE = b"<!DOCTYPE html><html><head><title>static</title></head><body><p>static</p></body></html>\n"
@@ -55,6 +55,15 @@ LOCATIONS = """
         location = /health { datadog_tracing off; return 200 "ok\\n"; }
         location = /datadog-status { datadog_status; }
         location / {
+            proxy_pass http://fuzz_gunicorn;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+        # RUM without tracing (datadog_disable in Datadog's RUM guide). No
+        # echo here: untraced, the client's propagation headers pass as sent.
+        location /notrace/html/ {
+            datadog_tracing off;
+            rewrite ^/notrace(/.*)$ $1 break;
             proxy_pass http://fuzz_gunicorn;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
