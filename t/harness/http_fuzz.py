@@ -49,8 +49,8 @@ SHAPES = {
     "plain-gzip": "a target that answers, or may end at, a plain body labelled Content-Encoding: gzip",
     "sample-garbage": "X-Fuzz-Sample (the datadog_sample_rate condition) neither on nor off",
     "forged-pending": "a client-sent X-Datadog-Rum-Injection-Pending",
-    "http10-chunked-html": "an HTTP/1.0 request for a chunked HTML response (found by this fuzzer: the RUM "
-                           "filter makes nginx log \"[alert] the http output chain is empty\" now and then)",
+    "chunked-html": "a chunked HTML response through the RUM filter (found by this fuzzer: nginx logs "
+                    "\"[alert] the http output chain is empty\" now and then, most with HTTP/1.0, untraced)",
 }
 
 SANE_METHODS = ("GET", "GET", "GET", "GET", "HEAD", "POST", "POST", "PUT", "DELETE", "OPTIONS", "PATCH")
@@ -272,8 +272,8 @@ def generate_request(rng, case_index, request_index, port, underscores, last):
         sane = False  # nginx may or may not answer (0.9 reading of a space, a closed connection...)
     if len(target.partition("?")[2]) > 1000:
         shapes.add("long-query")
-    if version == "1.0" and "/html/chunked" in target:
-        shapes.add("http10-chunked-html")
+    if "/html/chunked" in target:
+        shapes.add("chunked-html")
     # /err/ ends at /static/page.html through error_page 502 (when Gunicorn
     # answers 502, or resets the connection while nginx sends it a body).
     if any(p in target for p in ("/plaingz/", "/static/page.html", "/err/")):
@@ -500,7 +500,7 @@ def seed_cases(ports):
         (0, [req(b"GET /echo HTTP/1.1\r\nHost: fuzz.test\r\nX-Fuzz-Id: s7\r\nX-Fuzz-Sample: maybe\r\n\r\n",
                  shapes={"sample-garbage"})]),
         (0, [req(b"GET /notrace/html/chunked HTTP/1.0\r\nHost: fuzz.test\r\nX-Fuzz-Id: s8\r\n\r\n", version="1.0",
-                 keep_alive_asked=False, shapes={"http10-chunked-html"})]),
+                 keep_alive_asked=False, shapes={"chunked-html"})]),
     ]
     seeds = [Case(-1 - i, port, requests) for i, (port, requests) in enumerate(cases)]
     # Untraced, about one in two shows it (traced, one in ten).
