@@ -780,7 +780,9 @@ def _cgi_problems(params):
     for key, value in pairs:
         if key in ("x-datadog-trace-id", "x-datadog-parent-id") and not value.isdigit():
             problems.append((f"{key} not decimal", f"the application got {key} {value!r}, not a decimal id"))
-    return problems
+    # There X_B3_FLAGS and X-B3-FLAGS are one name: say so.
+    return [(f"behind FastCGI/uwsgi/gRPC: {what}", f"{message} (behind FastCGI, uwsgi or gRPC, where a name "
+             f"spelt with underscores or dashes is the same)") for what, message in problems]
 
 
 def response_problems(case, outcome):
