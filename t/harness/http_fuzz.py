@@ -903,13 +903,14 @@ SETTLE = {"agent": 0.3, "span": 0.3}
 
 class Fuzzer:
     def __init__(self, target, seed=1, exclude=(), batch=40, minimize_seconds=30.0, minimize_total=None,
-                 parallel=4, log=print):
+                 parallel=4, max_findings=30, log=print):
         self.target = target
         self.seed = seed
         self.exclude = set(exclude)
         self.batch = batch
         self.minimize_seconds = minimize_seconds
         self.parallel = parallel
+        self.max_findings = max_findings  # then the run stops: something is badly wrong
         # Time left for shrinking, all findings together (None: no bound).
         self.minimize_left = minimize_total
         self.log = log
@@ -969,7 +970,8 @@ class Fuzzer:
         started = time.monotonic()
         index = 0
         pending = list(cases)
-        while time.monotonic() - started < seconds and (pending or max_cases is None or index < max_cases):
+        while time.monotonic() - started < seconds and (pending or max_cases is None or index < max_cases) \
+                and len(self.findings) < self.max_findings:
             batch_started = time.monotonic()
             batch, problems = [], []
             if pending:
@@ -1000,7 +1002,7 @@ class Fuzzer:
             # Crashes first; slow answers, the dearest to re-send, last.
             problems.sort(key=lambda p: {"crash": 0, "slow": 2, "hang": 2}.get(p.kind, 1))
             for problem in problems:
-                if problem.signature in self.findings:
+                if problem.signature in self.findings or len(self.findings) >= self.max_findings:
                     continue
                 if crashed and problem.kind in ("status-line", "slow", "hang") and problem.case is not None \
                         and not self._fails(problem.case, problem, time.monotonic() + 10):
