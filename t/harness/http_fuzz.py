@@ -1103,7 +1103,10 @@ class Fuzzer:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="Raw-HTTP fuzzer through real nginx with the module.")
+    parser = argparse.ArgumentParser(
+        description="Raw-HTTP fuzzer through real nginx with the module ($DATADOG_MODULE_PATH, else build/).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="shapes of known defects (--exclude):\n" + "\n".join(f"  {k}: {v}" for k, v in SHAPES.items()))
     parser.add_argument("--time", type=float, default=60, help="seconds of fuzzing (default 60)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the generated cases (default 1)")
     parser.add_argument("--cases", type=int, default=None, help="stop after this many cases")
