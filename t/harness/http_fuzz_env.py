@@ -176,7 +176,7 @@ HTTP_BLOCK = """
 # [alert]s nginx itself writes for a request it refuses, module or not: a
 # FastCGI request whose parameters exceed a record's 64 KB (a URI of 60 KB
 # goes in three of them); nginx answers 500.
-NGINX_OWN_ALERTS = re.compile(r"\[alert\] .*: (fastcgi request record|uwsgi request) is too big")
+NGINX_OWN_ALERTS = re.compile(r"\[alert\] \d+#\d+: (\*\d+ )?(fastcgi request record|uwsgi request) is too big")
 
 
 class _MetadataEcho:
