@@ -220,7 +220,6 @@ class Request:
     absolute: bool = False
     sane: bool = True                # nginx must answer it with a status line
     damaged: bool = False            # has a header line nginx rejects (the lines after it go unread)
-    keep_alive_asked: bool = True
 
     def data(self):
         return self.line + b"".join(self.headers) + self.end + self.body
@@ -250,7 +249,7 @@ def _latin(text):
     return text.encode("latin-1", errors="replace") if all(ord(c) < 256 for c in text) else text.encode()
 
 
-def generate_request(rng, case_index, request_index, port, underscores, last):
+def generate_request(rng, case_index, request_index, port, last):
     shapes = set()
     version_roll = rng.random()
     if version_roll < 0.05 and last:
@@ -284,7 +283,7 @@ def generate_request(rng, case_index, request_index, port, underscores, last):
         shapes.update({"http09", "missing-host"})
         line = _latin(f"GET {target}") + eol
         return Request(line, [], b"", method=method, version=version, shapes=shapes, absolute=absolute,
-                       sane=False, keep_alive_asked=False)
+                       sane=False)
     version_text = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0"}.get(version) or rng.choice(ODD_VERSIONS)
     line = _latin(f"{method} {target} {version_text}") + eol
 
@@ -344,11 +343,9 @@ def generate_request(rng, case_index, request_index, port, underscores, last):
         headers_plan.append(("Range", rng.choice(["bytes=0-10", "bytes=5-", "bytes=x"])))
     if rng.random() < 0.05:
         headers_plan.append(("If-None-Match", "*"))
-    keep_alive_asked = version == "1.1"
     if rng.random() < 0.2:
         connection = rng.choice(["close", "keep-alive", "Upgrade", "close, keep-alive", "garbage"])
         headers_plan.append(("Connection", connection))
-        keep_alive_asked = "close" not in connection and (version == "1.1" or connection == "keep-alive")
     if rng.random() < 0.05:
         name = rng.choice(["x_custom_header", "X_Forwarded_For", "a_b"])
         headers_plan.append((name, "under"))
@@ -418,8 +415,7 @@ def generate_request(rng, case_index, request_index, port, underscores, last):
     if version == "odd":
         sane = False
     return describe_headers(Request(line, headers, eol, body, method=method, version=version, shapes=shapes,
-                                    absolute=absolute, sane=sane, damaged=damaged,
-                                    keep_alive_asked=keep_alive_asked))
+                                    absolute=absolute, sane=sane, damaged=damaged))
 
 
 def describe_headers(request):
@@ -448,7 +444,7 @@ def generate_case(seed, index, ports, exclude=()):
     port = ports[port_index]
     for _ in range(50):
         count = 1 if rng.random() < 0.7 else rng.randrange(2, 6)
-        requests = [generate_request(rng, index, i, port, port_index == 1, i == count - 1) for i in range(count)]
+        requests = [generate_request(rng, index, i, port, i == count - 1) for i in range(count)]
         shapes = set().union(*(r.shapes for r in requests))
         if "underscore-header" in shapes and port_index == 0:
             shapes.discard("underscore-header")  # nginx drops such headers on the plain server
@@ -494,13 +490,13 @@ def seed_cases(ports):
                  b"X-Datadog-Rum-Injection-Pending: forged\r\n\r\n",
                  shapes={"forged-pending"})]),
         (0, [req(b"GET /echo HTTP/1.0\r\nX-Fuzz-Id: s5\r\n\r\n", version="1.0",
-                 keep_alive_asked=False, shapes={"missing-host"})]),
+                 shapes={"missing-host"})]),
         (0, [req(b"GET /plaingz/page HTTP/1.1\r\nHost: fuzz.test\r\nX-Fuzz-Id: s6\r\n\r\n",
                  shapes={"plain-gzip"})]),
         (0, [req(b"GET /echo HTTP/1.1\r\nHost: fuzz.test\r\nX-Fuzz-Id: s7\r\nX-Fuzz-Sample: maybe\r\n\r\n",
                  shapes={"sample-garbage"})]),
         (0, [req(b"GET /notrace/html/chunked HTTP/1.0\r\nHost: fuzz.test\r\nX-Fuzz-Id: s8\r\n\r\n", version="1.0",
-                 keep_alive_asked=False, shapes={"chunked-html"})]),
+                 shapes={"chunked-html"})]),
     ]
     seeds = [Case(-1 - i, port, requests) for i, (port, requests) in enumerate(cases)]
     # One connection in two to one in ten shows it, depending on the load.
