@@ -159,6 +159,36 @@ def test_gzip_body_corrupt_after_the_header_went_out_ends_the_response_early(ngi
     assert zlib.decompressobj(31).decompress(first) == SMALL_PAGE
 
 
+def dechunk(body):
+    out, rest = b"", body
+    while True:
+        size_line, _, rest = rest.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            assert rest == b"\r\n", "no end after the last chunk"
+            return out
+        out, rest = out + rest[:size], rest[size + 2:]
+
+
+@pytest.mark.parametrize("buffering", ["", "proxy_buffering off;"])
+def test_gzip_end_arriving_alone_after_the_header_completes_the_response(nginx, upstream, buffering):
+    # The last read of the upstream decodes to nothing: passing an empty chain
+    # on made nginx log "[alert] the http output chain is empty" and cut the
+    # response before its last chunk.
+    server = nginx(proxied(upstream, location_extra=buffering))
+    # A page larger than postpone_output: all of it is written before the end.
+    page = late_head_page(40)
+    raw = client.raw_request(server.port, b"GET /html/gzip-trailer-late?kb=40 HTTP/1.1\r\nHost: x\r\n"
+                             b"Connection: close\r\n\r\n")
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 "), head
+    assert b"x-datadog-rum-injected: 1" in head
+    assert b"Transfer-Encoding: chunked" in head
+    split_injection(dechunk(body), page, head_end(page))
+    assert "[alert]" not in server.error_log()
+    assert rum_counters(server)["failed"] == 0
+
+
 def test_injection_point_past_the_look_ahead_leaves_the_page_unchanged(nginx, tmp_path):
     page = SMALL_PAGE.replace(b"<head>", b"<head><style>" + b"p{}" * 40000 + b"</style>")
     assert page.index(b"</head>") > 64 * 1024

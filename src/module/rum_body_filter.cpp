@@ -288,8 +288,12 @@ bool carries_anything(const ngx_buf_t* b) noexcept {
 // filter holds), nginx closes the upstream connection, turns keepalive off and
 // sends a lone flush buffer, then closes the client connection: no last
 // buffer comes.
+// Only while the main request is the one writing: a subrequest's flush
+// (proxy_buffering off, a header with no body yet) reaches this filter as the
+// main request's, through the postpone filter, after the main upstream ended.
 bool upstream_failed(const ngx_http_request_t* r) noexcept {
-  return r->upstream != nullptr && r->upstream->peer.connection == nullptr && !r->keepalive;
+  return r->connection->data == r && r->upstream != nullptr && r->upstream->peer.connection == nullptr &&
+         !r->keepalive;
 }
 
 ngx_buf_t* copy_of(ngx_pool_t* pool, const ngx_buf_t* b) noexcept {
@@ -442,6 +446,13 @@ ngx_int_t filter_rum_body(ngx_http_request_t* r, RumResponse& response, ngx_chai
     // Out of buffers: make the writer send what it has even if it is less
     // than postpone_output, so that buffers come back.
     if (decoded == Decoded::stalled && !filter.emit_flush()) return NGX_ERROR;
+    if (filter.output().head == nullptr && in != nullptr) {
+      // What came decoded to nothing (a gzip trailer in a read of its own,
+      // bytes after the stream's end): an empty chain passed on makes nginx's
+      // writer log "the http output chain is empty" and fail the response.
+      r->buffered &= ~rum_buffered;
+      return response.busy != nullptr ? NGX_AGAIN : NGX_OK;
+    }
     const ngx_int_t rc = pass_on(r, response, filter.output(), next);
     if (rc == NGX_ERROR) return rc;
     if (decoded == Decoded::done) {

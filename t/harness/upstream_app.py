@@ -568,6 +568,25 @@ def html_gzip_corrupt_late():
     return resp
 
 
+@app.route("/html/gzip-trailer-late")
+def html_gzip_trailer_late():
+    """A gzip page flushed whole, then, in a later write, only the stream's
+    end (an empty final block and the trailer), which decodes to no byte."""
+    encoder = zlib.compressobj(wbits=31)
+    page = late_head_page(int(request.args.get("kb", "0")))
+    first = encoder.compress(page) + encoder.flush(zlib.Z_SYNC_FLUSH)
+
+    def generate():
+        yield first
+        time.sleep(0.3)  # a separate read in nginx: after the header went out
+        yield encoder.flush()
+        time.sleep(0.3)  # and the body's end in another
+
+    resp = Response(generate(), content_type=HTML_CONTENT_TYPE)
+    resp.headers["Content-Encoding"] = "gzip"
+    return resp
+
+
 def late_head_page(kb):
     """SMALL_PAGE with about `kb` KiB of inline style before its </head>."""
     return SMALL_PAGE.replace(b"</head>", b"<style>" + b"p{}" * (kb * 1024 // 3) + b"</style></head>")
