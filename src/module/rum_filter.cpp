@@ -232,8 +232,9 @@ void note_not_injected(ngx_http_request_t* r, RumResponse& response) noexcept {
   }
   if (look_ahead.verdict() == rum::LookAhead::Verdict::no_injection_point) {
     if (response.counters) response.counters->rum_no_injection_point.fetch_add(1, std::memory_order_relaxed);
-    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "datadog: RUM not injected: the page has no </head> and no <body> tag");
+    // Debug only: fragments (htmx, XHR) have no point, and come by the hundred.
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "datadog: RUM not injected: the page has no </head> and no <body> tag");
     return;
   }
   count_skip(look_ahead.skip_reason());
