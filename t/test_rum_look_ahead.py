@@ -18,7 +18,7 @@ from test_rum_injection import SEED, head_end, split_injection
 STATUS = "location = /st { datadog_status; }"
 
 
-def proxied(upstream, location_extra="", extra=""):
+def rum_server(server_body, extra=""):
     return f"""
     datadog_tracing off;
     {SEED}
@@ -26,21 +26,16 @@ def proxied(upstream, location_extra="", extra=""):
     server {{
         listen 127.0.0.1:@PORT@;
         {STATUS}
-        location / {{ proxy_pass http://{upstream.address}; {location_extra} }}
+        {server_body}
     }}"""
+
+
+def proxied(upstream, location_extra="", extra=""):
+    return rum_server(f"location / {{ proxy_pass http://{upstream.address}; {location_extra} }}", extra)
 
 
 def static(root, extra="", server_extra=""):
-    return f"""
-    datadog_tracing off;
-    {SEED}
-    {extra}
-    server {{
-        listen 127.0.0.1:@PORT@;
-        root {root};
-        {STATUS}
-        {server_extra}
-    }}"""
+    return rum_server(f"root {root}; {server_extra}", extra)
 
 
 def rum_counters(server):
@@ -159,17 +154,6 @@ def test_gzip_body_corrupt_after_the_header_went_out_ends_the_response_early(ngi
     assert zlib.decompressobj(31).decompress(first) == SMALL_PAGE
 
 
-def dechunk(body):
-    out, rest = b"", body
-    while True:
-        size_line, _, rest = rest.partition(b"\r\n")
-        size = int(size_line.split(b";")[0], 16)
-        if size == 0:
-            assert rest == b"\r\n", "no end after the last chunk"
-            return out
-        out, rest = out + rest[:size], rest[size + 2:]
-
-
 @pytest.mark.parametrize("buffering", ["", "proxy_buffering off;"])
 def test_gzip_end_arriving_alone_after_the_header_completes_the_response(nginx, upstream, buffering):
     # The last read of the upstream decodes to nothing: passing an empty chain
@@ -184,7 +168,7 @@ def test_gzip_end_arriving_alone_after_the_header_completes_the_response(nginx, 
     assert head.startswith(b"HTTP/1.1 200 "), head
     assert b"x-datadog-rum-injected: 1" in head
     assert b"Transfer-Encoding: chunked" in head
-    split_injection(dechunk(body), page, head_end(page))
+    split_injection(b"".join(client.parse_chunked(body)), page, head_end(page))
     assert "[alert]" not in server.error_log()
     assert rum_counters(server)["failed"] == 0
 

@@ -13,6 +13,7 @@ import zlib
 import pytest
 
 from harness import upstream_app as app
+from harness.client import parse_chunked
 from harness.upstream import Upstream
 
 
@@ -46,20 +47,6 @@ def raw_get(up, path):
             if not piece:
                 return data
             data += piece
-
-
-def parse_chunked(payload):
-    """Split a chunked body into its chunks; asserts the framing is valid."""
-    chunks = []
-    while True:
-        size_line, _, payload = payload.partition(b"\r\n")
-        size = int(size_line.split(b";")[0], 16)
-        if size == 0:
-            assert payload == b"\r\n", "no trailers expected"
-            return chunks
-        chunks.append(payload[:size])
-        assert payload[size:size + 2] == b"\r\n"
-        payload = payload[size + 2:]
 
 
 def test_echo_returns_the_request_headers_it_received(upstream):

@@ -26,6 +26,10 @@ std::string_view lowercase_key(const ngx_table_elt_t& header) {
   return {reinterpret_cast<const char*>(header.lowcase_key), header.key.len};
 }
 
+ngx_uint_t hash_of(std::string_view name) noexcept {
+  return ngx_hash_key(reinterpret_cast<u_char*>(const_cast<char*>(name.data())), name.size());
+}
+
 // The names injected are a handful of static strings: their hashes are
 // remembered by address instead of being computed for every request, in a
 // direct-mapped table (two names that share a slot only cost a recomputation).
@@ -40,14 +44,9 @@ ngx_uint_t header_hash(std::string_view name) {
   static Entry cache[64];
   Entry& entry = cache[(reinterpret_cast<std::uintptr_t>(name.data()) >> 2) % std::size(cache)];
   if (entry.data != name.data() || entry.size != name.size()) {
-    entry = Entry{name.data(), name.size(),
-                  ngx_hash_key(reinterpret_cast<u_char*>(const_cast<char*>(name.data())), name.size())};
+    entry = Entry{name.data(), name.size(), hash_of(name)};
   }
   return entry.hash;
-}
-
-ngx_uint_t hash_of(std::string_view name) noexcept {
-  return ngx_hash_key(reinterpret_cast<u_char*>(const_cast<char*>(name.data())), name.size());
 }
 
 // nginx reads no header lines for an HTTP/0.9 request and never initialises

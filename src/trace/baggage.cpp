@@ -163,11 +163,7 @@ void add_baggage_span_tags(std::span<const Tag> items, std::span<const std::stri
     const bool repaired = repaired_size != item.key.size();
     key.resize(prefix.size() + repaired_size);
     std::copy(prefix.begin(), prefix.end(), key.begin());
-    if (repaired) {
-      write_repaired_utf8(key.data() + prefix.size(), item.key);
-    } else {
-      std::copy(item.key.begin(), item.key.end(), key.begin() + static_cast<std::ptrdiff_t>(prefix.size()));
-    }
+    write_repaired_utf8(key.data() + prefix.size(), item.key);  // valid text is copied as it is
     repaired_any = repaired_any || repaired;
     if (repaired_any) {
       const auto same = std::find_if(tags.begin() + static_cast<std::ptrdiff_t>(first), tags.end(),

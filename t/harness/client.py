@@ -68,3 +68,17 @@ def raw_request(port, data, host="127.0.0.1", timeout=10):
                 break
             chunks.append(chunk)
     return b"".join(chunks)
+
+
+def parse_chunked(payload):
+    """Split a chunked body into its chunks; asserts the framing is valid."""
+    chunks = []
+    while True:
+        size_line, _, payload = payload.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            assert payload == b"\r\n", "no trailers expected"
+            return chunks
+        chunks.append(payload[:size])
+        assert payload[size:size + 2] == b"\r\n"
+        payload = payload[size + 2:]
