@@ -6,6 +6,7 @@
 #include <new>
 #include <string_view>
 
+#include "module/main_conf.hpp"
 #include "module/rum_directives.hpp"
 #include "module/sample_rate_directive.hpp"
 #include "module/server_conf.hpp"
@@ -22,26 +23,6 @@ void* create_location_conf(ngx_conf_t* cf) noexcept {
   // LocationConf is trivially destructible, so the pool needs no cleanup for it.
   return new (memory) LocationConf{};
 }
-
-namespace {
-
-// DD_SERVICE / DD_ENV / DD_VERSION / DD_TRACE_ENABLED give the defaults that
-// the directives override (read in the master when the configuration loads).
-const char* environment_or(const char* name, const char* fallback) {
-  const char* value = std::getenv(name);
-  return value != nullptr && *value != '\0' ? value : fallback;
-}
-
-ngx_str_t static_str(const char* text) {
-  return ngx_str_t{ngx_strlen(text), reinterpret_cast<u_char*>(const_cast<char*>(text))};
-}
-
-bool tracing_enabled_by_environment() {
-  const std::string_view value = environment_or("DD_TRACE_ENABLED", "true");
-  return !(value == "false" || value == "0" || value == "FALSE" || value == "False");
-}
-
-}  // namespace
 
 char* set_tracing_by_old_directive(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
   auto* lc = static_cast<LocationConf*>(conf);
@@ -61,22 +42,23 @@ char* merge_location_conf(ngx_conf_t* cf, void* parent_ptr, void* child_ptr) noe
   note_content_handler(cf);
   // On by default, as in DataDog's nginx-datadog: loading the module traces
   // every request unless told otherwise.
-  ngx_conf_merge_value(child->tracing, parent->tracing, tracing_enabled_by_environment() ? 1 : 0);
+  // DD_SERVICE / DD_ENV / DD_VERSION / DD_TRACE_ENABLED give the defaults that
+  // the directives override (read once, in init_main_conf).
+  const auto* main =
+      static_cast<const MainConf*>(ngx_http_conf_get_module_main_conf(cf, ngx_http_datadog_module));
+  ngx_conf_merge_value(child->tracing, parent->tracing, main->tracing_by_default ? 1 : 0);
   ngx_conf_merge_value(child->trust_incoming_span, parent->trust_incoming_span, 1);
   ngx_conf_merge_value(child->baggage_tags_enabled, parent->baggage_tags_enabled, 1);
   ngx_conf_merge_ptr_value(child->baggage_tag_keys, parent->baggage_tag_keys, nullptr);
   if (child->service_name.data == nullptr) {
-    child->service_name = parent->service_name.data != nullptr
-                              ? parent->service_name
-                              : static_str(environment_or("DD_SERVICE", "nginx"));
+    child->service_name = parent->service_name.data != nullptr ? parent->service_name : main->default_service;
   }
   if (child->environment.data == nullptr) {
     child->environment =
-        parent->environment.data != nullptr ? parent->environment : static_str(environment_or("DD_ENV", ""));
+        parent->environment.data != nullptr ? parent->environment : main->default_environment;
   }
   if (child->version.data == nullptr) {
-    child->version =
-        parent->version.data != nullptr ? parent->version : static_str(environment_or("DD_VERSION", ""));
+    child->version = parent->version.data != nullptr ? parent->version : main->default_version;
   }
   // Chain this level's sample-rate directives before the enclosing ones.
   if (child->sample_rates == nullptr) {

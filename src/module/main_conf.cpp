@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "agent/agent_url.hpp"
+#include "module/environment.hpp"
 #include "module/span_tags.hpp"
 #include "module/str_view.hpp"
 
@@ -22,24 +23,20 @@ constexpr std::string_view default_agent_url = "http://localhost:8126";
 
 // DD_TRACE_AGENT_URL, else DD_AGENT_HOST / DD_TRACE_AGENT_PORT, else the default;
 // the directive, when present, wins over all of them.
-std::string agent_url_from_environment() {
-  if (const char* url = std::getenv("DD_TRACE_AGENT_URL"); url != nullptr && *url != '\0') {
-    return url;
-  }
-  const char* host = std::getenv("DD_AGENT_HOST");
-  const char* port = std::getenv("DD_TRACE_AGENT_PORT");
-  if ((host == nullptr || *host == '\0') && (port == nullptr || *port == '\0')) {
-    return std::string(default_agent_url);
-  }
+std::string agent_url_from_environment(const ngx_conf_t* cf) {
+  if (const auto url = nonempty_environment_variable(cf, "DD_TRACE_AGENT_URL")) return std::string(*url);
+  const auto host = nonempty_environment_variable(cf, "DD_AGENT_HOST");
+  const auto port = nonempty_environment_variable(cf, "DD_TRACE_AGENT_PORT");
+  if (!host && !port) return std::string(default_agent_url);
   std::string url = "http://";
-  std::string_view host_text = (host != nullptr && *host != '\0') ? host : "localhost";
+  std::string_view host_text = host ? *host : "localhost";
   const bool ipv6 = host_text.find(':') != std::string_view::npos;
   if (ipv6) url += '[';
   url += host_text;
   if (ipv6) url += ']';
-  if (port != nullptr && *port != '\0') {
+  if (port) {
     url += ':';
-    url += port;
+    url += *port;
   }
   return url;
 }
@@ -148,25 +145,25 @@ namespace {
 
 // DD_TRACE_PROPAGATION_STYLE_EXTRACT / _INJECT, each falling back to
 // DD_TRACE_PROPAGATION_STYLE, then to the default styles.
-std::string read_propagation_environment(MainConf& conf) {
-  const char* both = std::getenv("DD_TRACE_PROPAGATION_STYLE");
+std::string read_propagation_environment(const ngx_conf_t* cf, MainConf& conf) {
+  const auto both = nonempty_environment_variable(cf, "DD_TRACE_PROPAGATION_STYLE");
   const struct {
-    const char* specific;
+    std::string_view specific;
     trace::PropagationStyles* styles;
   } sides[] = {{"DD_TRACE_PROPAGATION_STYLE_EXTRACT", &conf.extract_styles},
                {"DD_TRACE_PROPAGATION_STYLE_INJECT", &conf.inject_styles}};
   for (const auto& side : sides) {
-    const char* value = std::getenv(side.specific);
-    const char* name = side.specific;
-    if (value == nullptr || *value == '\0') {
+    auto value = nonempty_environment_variable(cf, side.specific);
+    std::string_view name = side.specific;
+    if (!value) {
       value = both;
       name = "DD_TRACE_PROPAGATION_STYLE";
     }
-    if (value == nullptr || *value == '\0') {
+    if (!value) {
       *side.styles = trace::default_propagation_styles();
       continue;
     }
-    const auto parsed = trace::parse_propagation_styles(value);
+    const auto parsed = trace::parse_propagation_styles(*value);
     if (!parsed.ok()) return std::string(name) + ": " + parsed.error;
     *side.styles = parsed.styles;
   }
@@ -175,19 +172,19 @@ std::string read_propagation_environment(MainConf& conf) {
 
 // DD_TRACE_SAMPLING_RULES, DD_TRACE_SAMPLE_RATE, DD_TRACE_RATE_LIMIT, after the
 // rules of the directives (which therefore win). Returns an error sentence.
-std::string read_sampling_environment(trace::SamplerConfig& config) {
-  if (const char* rules = std::getenv("DD_TRACE_SAMPLING_RULES"); rules != nullptr && *rules != '\0') {
-    auto parsed = trace::parse_sampling_rules(rules);
+std::string read_sampling_environment(const ngx_conf_t* cf, trace::SamplerConfig& config) {
+  if (const auto rules = nonempty_environment_variable(cf, "DD_TRACE_SAMPLING_RULES")) {
+    auto parsed = trace::parse_sampling_rules(*rules);
     if (!parsed.ok()) return parsed.error;
     for (auto& rule : parsed.rules) config.rules.push_back(std::move(rule));
   }
-  if (const char* rate = std::getenv("DD_TRACE_SAMPLE_RATE"); rate != nullptr && *rate != '\0') {
-    const auto parsed = trace::parse_sample_rate(rate);
+  if (const auto rate = nonempty_environment_variable(cf, "DD_TRACE_SAMPLE_RATE")) {
+    const auto parsed = trace::parse_sample_rate(*rate);
     if (!parsed.ok()) return parsed.error;
     config.sample_rate = parsed.value;
   }
-  if (const char* limit = std::getenv("DD_TRACE_RATE_LIMIT"); limit != nullptr && *limit != '\0') {
-    const auto parsed = trace::parse_rate_limit(limit);
+  if (const auto limit = nonempty_environment_variable(cf, "DD_TRACE_RATE_LIMIT")) {
+    const auto parsed = trace::parse_rate_limit(*limit);
     if (!parsed.ok()) return parsed.error;
     config.rate_limit = parsed.value;
   }
@@ -235,8 +232,8 @@ char* init_main_conf(ngx_conf_t* cf, void* conf_ptr) noexcept {
   ngx_conf_init_msec_value(conf->agent_timeout, 2000);
   ngx_conf_init_msec_value(conf->exit_flush_timeout, 1000);
   try {
-    std::string error = read_sampling_environment(*conf->sampler_config);
-    if (error.empty() && !conf->styles_set) error = read_propagation_environment(*conf);
+    std::string error = read_sampling_environment(cf, *conf->sampler_config);
+    if (error.empty() && !conf->styles_set) error = read_propagation_environment(cf, *conf);
     if (!error.empty()) {
       ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%*s", error.size(), error.data());
       return static_cast<char*>(NGX_CONF_ERROR);
@@ -247,12 +244,20 @@ char* init_main_conf(ngx_conf_t* cf, void* conf_ptr) noexcept {
   if (init_url_obfuscation(cf, conf->url_obfuscation) != NGX_CONF_OK)
     return static_cast<char*>(NGX_CONF_ERROR);
   conf->environment_tags = tags_from_environment(cf);
+  const auto tracing = environment_flag(cf, "DD_TRACE_ENABLED", true);
+  const auto rum = environment_flag(cf, "DD_RUM_ENABLED", false);
+  if (!tracing || !rum) return static_cast<char*>(NGX_CONF_ERROR);
+  conf->tracing_by_default = *tracing;
+  conf->rum_by_default = *rum;
+  conf->default_service = to_ngx_str(nonempty_environment_variable(cf, "DD_SERVICE").value_or("nginx"));
+  conf->default_environment = to_ngx_str(nonempty_environment_variable(cf, "DD_ENV").value_or(""));
+  conf->default_version = to_ngx_str(nonempty_environment_variable(cf, "DD_VERSION").value_or(""));
   trace::PropagationStyles both = conf->extract_styles;
   for (const auto style : conf->inject_styles) both.add(style);
   conf->propagation_header_names = HeaderNameSet::of(both);
   if (conf->agent_url.data == nullptr) {
     try {
-      const std::string url = agent_url_from_environment();
+      const std::string url = agent_url_from_environment(cf);
       const std::string error = resolve_agent(cf, conf, url);
       if (!error.empty()) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

@@ -8,6 +8,8 @@
 #include "trace/propagation_style.hpp"
 #include "trace/sampler_config.hpp"
 
+extern "C" ngx_module_t ngx_http_datadog_module;
+
 namespace datadog::module {
 
 struct MainConf {
@@ -45,7 +47,14 @@ struct MainConf {
   // Set in postconfiguration, once every server's settings are merged.
   bool underscore_header_names = false;
   ngx_array_t* environment_tags = nullptr;  // DD_TAGS, as span_tags.hpp's ConfiguredTag
-  ngx_shm_zone_t* status_zone = nullptr;    // the datadog_status board (status.hpp)
+  // Defaults the directives override, from the environment (environment.hpp),
+  // read once in init_main_conf, before any location is merged.
+  bool tracing_by_default = true;         // DD_TRACE_ENABLED
+  bool rum_by_default = false;            // DD_RUM_ENABLED
+  ngx_str_t default_service{};            // DD_SERVICE, else "nginx"
+  ngx_str_t default_environment{};        // DD_ENV, else empty
+  ngx_str_t default_version{};            // DD_VERSION, else empty
+  ngx_shm_zone_t* status_zone = nullptr;  // the datadog_status board (status.hpp)
   // datadog_obfuscation_query_string_regex, else DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP,
   // else the tracers' default: applied to the query of http.url.
   UrlObfuscation url_obfuscation;

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <variant>
 
+#include "module/main_conf.hpp"
 #include "module/str_view.hpp"
 
 namespace datadog::module {
@@ -74,13 +75,6 @@ char* conf_error_at(ngx_conf_t* cf, ngx_uint_t line, std::string_view message) n
   return static_cast<char*>(NGX_CONF_ERROR);
 }
 
-bool rum_enabled_by_environment() {
-  const char* value = std::getenv("DD_RUM_ENABLED");
-  if (value == nullptr) return false;
-  const std::string_view text = value;
-  return text == "true" || text == "1" || text == "TRUE" || text == "True";
-}
-
 }  // namespace
 
 char* set_rum_config(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
@@ -136,7 +130,9 @@ char* set_rum_sdk_url(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
 }
 
 char* merge_rum_conf(ngx_conf_t* cf, const LocationConf& parent, LocationConf& child) noexcept {
-  ngx_conf_merge_value(child.rum, parent.rum, rum_enabled_by_environment() ? 1 : 0);
+  const auto* main =
+      static_cast<const MainConf*>(ngx_http_conf_get_module_main_conf(cf, ngx_http_datadog_module));
+  ngx_conf_merge_value(child.rum, parent.rum, main->rum_by_default ? 1 : 0);
   ngx_conf_merge_uint_value(child.rum_csp, parent.rum_csp, rum_csp_auto);
   if (child.rum_snippet != nullptr) return NGX_CONF_OK;  // merged before
 

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "module/environment.hpp"
 #include "module/location_conf.hpp"
 #include "module/str_view.hpp"
 
@@ -83,11 +84,11 @@ ngx_array_t* merge_tags(ngx_conf_t* cf, ngx_array_t* own, ngx_array_t* inherited
 }
 
 ngx_array_t* tags_from_environment(ngx_conf_t* cf) noexcept {
-  const char* text = std::getenv("DD_TAGS");
-  if (text == nullptr || *text == '\0') return nullptr;
+  const auto text = nonempty_environment_variable(cf, "DD_TAGS");
+  if (!text) return nullptr;
   ngx_array_t* tags = ngx_array_create(cf->pool, 4, sizeof(ConfiguredTag));
   if (tags == nullptr) return nullptr;
-  std::string_view rest(text);
+  std::string_view rest = *text;
   while (!rest.empty()) {
     const auto end = rest.find_first_of(", ");
     std::string_view item = rest.substr(0, end);

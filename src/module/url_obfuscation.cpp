@@ -8,13 +8,14 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "module/environment.hpp"
 #include "module/str_view.hpp"
 
 namespace datadog::module {
 
 namespace {
 
-constexpr std::string_view environment_variable = "DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP";
+constexpr std::string_view obfuscation_variable = "DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP";
 constexpr std::string_view redacted = "<redacted>";
 
 #if (NGX_PCRE2)
@@ -206,16 +207,16 @@ char* set_url_obfuscation(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexce
 char* init_url_obfuscation(ngx_conf_t* cf, UrlObfuscation& conf) noexcept {
   if (conf.configured) return NGX_CONF_OK;
   conf.configured = true;
-  const char* value = std::getenv(environment_variable.data());
-  if (value == nullptr) {
+  const auto value = environment_variable(cf, obfuscation_variable);
+  if (!value) {
     return compile(cf, trace::default_query_string_regex, "default query-string obfuscation regex", conf)
                ? NGX_CONF_OK
                : static_cast<char*>(NGX_CONF_ERROR);
   }
-  if (*value == '\0') return NGX_CONF_OK;  // set but empty disables obfuscation, as in the tracers
-  const std::string_view pattern = copy_to_pool(cf->pool, value);
+  if (value->empty()) return NGX_CONF_OK;  // set but empty disables obfuscation, as in the tracers
+  const std::string_view pattern = copy_to_pool(cf->pool, *value);
   if (pattern.data() == nullptr) return static_cast<char*>(NGX_CONF_ERROR);
-  return compile(cf, pattern, environment_variable.data(), conf) ? NGX_CONF_OK
+  return compile(cf, pattern, obfuscation_variable.data(), conf) ? NGX_CONF_OK
                                                                  : static_cast<char*>(NGX_CONF_ERROR);
 }
 
