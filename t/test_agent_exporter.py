@@ -98,6 +98,30 @@ def test_outage_logs_once_down_once_up_and_spans_arrive_after(nginx, agent):
     assert re.search(r"agent reachable (again )?at 127\.0\.0\.1:\d+ after [\d.]+ s", lines[1]), lines[1]
 
 
+def test_outage_and_full_buffer_are_visible_at_debians_default_log_level(nginx, agent):
+    """Debian's nginx.conf logs at `error`: the outage, the buffer running
+    full and the recovery each show there once, and nothing else."""
+    agent.mode = "refuse"
+    server = nginx(conf(agent.url, "datadog_buffer_size 1k;"), error_log_level="error")
+    for _ in range(40):  # far more than 1 KB of spans
+        client.get(server.port, "/")
+    time.sleep(0.5)
+    agent.mode = "ok"
+    client.get(server.port, "/")
+    agent.wait_for_spans(1)
+    deadline = time.monotonic() + 5
+    while len(agent_lines(server)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    lines = agent_lines(server)
+    assert len(lines) == 3, lines
+    assert all("[error]" in line for line in lines), lines
+    # The buffer may fill before the first flush finds the agent away.
+    assert sorted(["agent unreachable" in line for line in lines[:2]]) == [False, True], lines
+    assert any("the trace buffer is full" in line for line in lines[:2]), lines
+    assert re.search(r"agent reachable (again )?at 127\.0\.0\.1:\d+ after [\d.]+ s; [1-9]\d* traces were dropped",
+                     lines[2]), lines[2]
+
+
 def test_stalled_agent_does_not_slow_requests_and_is_retried(nginx, agent):
     agent.mode = "stall"
     server = nginx(conf(agent.url, "datadog_agent_timeout 300ms;"))

@@ -159,7 +159,9 @@ AfterFailure AgentLink::back_off(Clock::time_point now, std::string down_text) {
     state_ = LinkState::unreachable;
     down_since_ = now;
     dropped_when_down_ = counters_.traces_dropped_total();
-    after.log = LogLine{LogLevel::warn, std::move(down_text)};
+    // Error, not warn: Debian's default error_log level is error, and an
+    // outage the user cannot see is one they cannot fix.
+    after.log = LogLine{LogLevel::error, std::move(down_text)};
   }
   return after;
 }
@@ -182,6 +184,8 @@ void AgentLink::mark_reachable(std::size_t address) {
   preferred_ = address;
   announced_ = address;
   payload_failures_ = 0;
+  buffer_full_pending_ = false;
+  buffer_full_announced_ = false;
   backoff_.reset();
   retry_at_ = Clock::time_point{};
 }
@@ -197,7 +201,8 @@ std::optional<LogLine> AgentLink::payload_delivered(std::size_t address, std::si
 
   std::optional<LogLine> line;
   if (state_ == LinkState::unreachable) {
-    line = LogLine{LogLevel::notice, recovery_text(address, now)};
+    // At the outage line's level, so that whoever saw it sees the end too.
+    line = LogLine{LogLevel::error, recovery_text(address, now)};
   } else if (address != announced_) {
     const std::string& why = last_errors_[announced_];
     line = LogLine{LogLevel::notice, "datadog: agent at " + names_[announced_] + " failed (" +
@@ -242,6 +247,17 @@ std::optional<LogLine> AgentLink::payload_rejected(std::size_t address, int stat
 
 void AgentLink::traces_dropped(DropReason reason, std::uint64_t count) noexcept {
   counters_.traces_dropped[static_cast<std::size_t>(reason)] += count;
+  if (reason == DropReason::buffer_full && !buffer_full_announced_) buffer_full_pending_ = true;
+}
+
+std::optional<LogLine> AgentLink::take_buffer_full_notice() {
+  if (!buffer_full_pending_) return std::nullopt;
+  buffer_full_pending_ = false;
+  buffer_full_announced_ = true;
+  std::string text = "datadog: the trace buffer is full";
+  text += state_ == LinkState::unreachable ? " while the agent is unreachable" : "";
+  text += "; new traces are dropped until it has room (datadog_buffer_size)";
+  return LogLine{LogLevel::error, std::move(text)};
 }
 
 }  // namespace datadog::agent

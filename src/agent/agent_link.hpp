@@ -148,6 +148,12 @@ class AgentLink {
   // Traces dropped before they became a payload (buffer full, too large).
   void traces_dropped(DropReason reason, std::uint64_t count) noexcept;
 
+  // The line to log once when the buffer first overflows (until a payload
+  // is delivered again): the user must act (agent away, or the buffer too
+  // small for the traffic), so it is logged at error, as the outage is.
+  // std::nullopt when there is nothing new to say.
+  std::optional<LogLine> take_buffer_full_notice();
+
   LinkState state() const noexcept { return state_; }
   std::optional<Clock::time_point> down_since() const noexcept { return down_since_; }
   std::size_t preferred_address() const noexcept { return preferred_; }
@@ -172,6 +178,8 @@ class AgentLink {
   bool ever_reachable_ = false;
   std::optional<Clock::time_point> down_since_;
   std::uint64_t dropped_when_down_ = 0;
+  bool buffer_full_pending_ = false;    // a drop the log has not told yet
+  bool buffer_full_announced_ = false;  // told, since the last delivery
   Clock::time_point retry_at_{};
   unsigned payload_failures_ = 0;
   std::optional<Clock::time_point> last_rejection_log_;

@@ -56,6 +56,12 @@ bool AgentSession::commit_trace() {
 }
 
 Reaction AgentSession::flush(Clock::time_point now) {
+  Reaction reaction = start_flush(now);
+  if (!reaction.log) reaction.log = link_.take_buffer_full_notice();
+  return reaction;
+}
+
+Reaction AgentSession::start_flush(Clock::time_point now) {
   if (phase_ != Phase::idle) {
     return with_command(Command::Kind::none);
   }
@@ -269,9 +275,9 @@ Reaction AgentSession::end_exit() {
   }
   link_.traces_dropped(DropReason::worker_exit, left);
   batch_.clear();
-  reaction.log = LogLine{LogLevel::warn, "datadog: " + std::to_string(left) +
-                                             " traces could not be delivered before the worker exited" +
-                                             (why.empty() ? std::string() : " (" + why + ")")};
+  reaction.log = LogLine{LogLevel::error, "datadog: " + std::to_string(left) +
+                                              " traces could not be delivered before the worker exited" +
+                                              (why.empty() ? std::string() : " (" + why + ")")};
   return reaction;
 }
 

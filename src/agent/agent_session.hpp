@@ -128,10 +128,9 @@ class AgentSession {
  private:
   enum class Phase { idle, connecting, exchanging };
 
-  Reaction start_exchange(Clock::time_point now, bool close_first);
+  Reaction start_flush(Clock::time_point now);
   Reaction send_on_connection(Clock::time_point now);
   Reaction handle_response(Clock::time_point now);
-  Reaction after_exchange(Clock::time_point now, bool keep_connection);
   std::optional<Reaction> retry_stale_connection(Failure failure, Clock::time_point now);
   // A connect command to address_ (closing the open connection first if asked).
   Reaction start_connecting(bool close_first, Clock::time_point now);

@@ -133,11 +133,11 @@ TEST(AgentLink, OutageOfManyRoundsLogsOneLineDownAndOneLineUp) {
   ASSERT_EQ(driver.flush({true, false}), 1u);
 
   ASSERT_EQ(driver.lines.size(), 2u);
-  EXPECT_EQ(driver.lines[0].level, LogLevel::warn);
+  EXPECT_EQ(driver.lines[0].level, LogLevel::error);
   EXPECT_EQ(driver.lines[0].text,
             "datadog: agent unreachable: 127.0.0.1:8126: connection refused; [::1]:8126: connection refused "
             "(traces are kept up to the buffer cap and retried)");
-  EXPECT_EQ(driver.lines[1].level, LogLevel::notice);
+  EXPECT_EQ(driver.lines[1].level, LogLevel::error);
   EXPECT_EQ(
       driver.lines[1].text,
       "datadog: agent reachable again at 127.0.0.1:8126 after 72.3 s; 600 traces were dropped meanwhile");
@@ -218,7 +218,7 @@ TEST(AgentLink, AgentErrorsAreRetriedLaterOnTheSameAddressWithOneLine) {
     driver.now = after.retry_at;
   }
   ASSERT_EQ(driver.lines.size(), 1u);
-  EXPECT_EQ(driver.lines[0].level, LogLevel::warn);
+  EXPECT_EQ(driver.lines[0].level, LogLevel::error);
   EXPECT_EQ(
       driver.lines[0].text,
       "datadog: agent at 127.0.0.1:8126 failed: HTTP 503 (traces are kept up to the buffer cap and retried)");

@@ -283,15 +283,40 @@ TEST(AgentSession, OutageKeepsTracesUpToTheCapRetriesWithBackoffThenDrainsTheBac
   glue.flush();
   EXPECT_EQ(glue.session.batch().buffered_traces(), 0u);
 
-  ASSERT_EQ(glue.lines.size(), 2u);
+  // Three lines for a minute's outage, each at error (visible at Debian's
+  // default error_log level): down, buffer full (once), back.
+  ASSERT_EQ(glue.lines.size(), 3u);
+  for (const LogLine& line : glue.lines) EXPECT_EQ(line.level, LogLevel::error) << line.text;
   EXPECT_EQ(glue.lines[0].text,
             "datadog: agent unreachable: 127.0.0.1:8126: connection refused; [::1]:8126: connection refused "
             "(traces are kept up to the buffer cap and retried)");
+  EXPECT_EQ(
+      glue.lines[1].text,
+      "datadog: the trace buffer is full while the agent is unreachable; new traces are dropped until it "
+      "has room (datadog_buffer_size)");
   const std::string expected_up = "datadog: agent reachable again at 127.0.0.1:8126 after " +
                                   std::to_string((glue.now - outage_start) / seconds(1)) + ".";
-  EXPECT_EQ(glue.lines[1].text.rfind(expected_up, 0), 0u) << glue.lines[1].text;
-  EXPECT_NE(glue.lines[1].text.find("; 550 traces were dropped meanwhile"), std::string::npos)
-      << glue.lines[1].text;
+  EXPECT_EQ(glue.lines[2].text.rfind(expected_up, 0), 0u) << glue.lines[2].text;
+  EXPECT_NE(glue.lines[2].text.find("; 550 traces were dropped meanwhile"), std::string::npos)
+      << glue.lines[2].text;
+}
+
+TEST(AgentSession, BufferFullIsToldOncePerEpisodeAndAgainAfterADelivery) {
+  SessionConfig config;
+  config.batch.max_buffered = 100;
+  FakeGlue glue({"127.0.0.1:8126"}, {Agent{}}, config);
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 5; ++i) glue.add_trace(trace_of(100));  // one fits, four dropped
+    glue.flush();  // delivers the one kept: the next overflow is news again
+  }
+  ASSERT_EQ(glue.lines.size(), 2u);
+  for (const LogLine& line : glue.lines) {
+    EXPECT_EQ(line.level, LogLevel::error);
+    EXPECT_EQ(
+        line.text,
+        "datadog: the trace buffer is full; new traces are dropped until it has room (datadog_buffer_size)");
+  }
+  EXPECT_EQ(glue.dropped(DropReason::buffer_full), 8u);
 }
 
 TEST(AgentSession, FullBufferSkipsEncodingAndCountsTheDrop) {
@@ -324,7 +349,7 @@ TEST(AgentSession, GarbageReplyIsAFailureAndTheSamePayloadIsRetriedLater) {
   EXPECT_EQ(glue.flush(), Command::Kind::idle);
   EXPECT_FALSE(glue.connection_open);
   ASSERT_EQ(glue.lines.size(), 1u);
-  EXPECT_EQ(glue.lines[0].level, LogLevel::warn);
+  EXPECT_EQ(glue.lines[0].level, LogLevel::error);
   EXPECT_EQ(glue.lines[0].text,
             "datadog: agent at 127.0.0.1:8126 failed: invalid reply: not an HTTP/1.x response: "
             "\"SSH-2.0-OpenSSH_9.2\\r\\n\" (traces are kept up to the buffer cap and retried)");
@@ -578,7 +603,7 @@ TEST(AgentSession, ReplyStillPendingWhenTheExitFlushEndsCountsEveryHeldTraceAsDr
   EXPECT_EQ(end.command.kind, Command::Kind::idle);
   EXPECT_TRUE(end.command.close_connection);
   ASSERT_TRUE(end.log.has_value());
-  EXPECT_EQ(end.log->level, LogLevel::warn);
+  EXPECT_EQ(end.log->level, LogLevel::error);
   EXPECT_EQ(end.log->text,
             "datadog: 3 traces could not be delivered before the worker exited (no reply yet from "
             "127.0.0.1:8126)");
