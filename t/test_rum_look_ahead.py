@@ -49,7 +49,8 @@ def assert_untouched(reply, original):
 
 
 def warn_lines(server):
-    return [line for line in server.error_log().splitlines() if "[warn]" in line and "datadog: RUM" in line]
+    return [line for line in server.error_log().splitlines()
+            if ("[warn]" in line or "[error]" in line) and "datadog: RUM" in line]
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content_length", "chunked"])

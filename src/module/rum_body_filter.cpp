@@ -374,6 +374,18 @@ void probe(ngx_http_request_t* r, RumResponse& response, const ngx_buf_t* b) noe
 void count_failure(ngx_http_request_t* r, RumResponse& response, const char* outcome,
                    const char* why) noexcept {
   if (response.counters) response.counters->rum_failed.fetch_add(1, std::memory_order_relaxed);
+  // The first give-up of a worker is logged at error, so that Debian's
+  // default error_log shows that RUM is failing somewhere; the others at
+  // warn (one line each, and counted on the status page), so that a site
+  // where every page fails does not fill the default log.
+  static bool told_at_error = false;
+  if (!told_at_error) {
+    told_at_error = true;
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "datadog: RUM %s: %s (further RUM failures of this worker are logged at warn)", outcome,
+                  why);
+    return;
+  }
   ngx_log_error(NGX_LOG_WARN, r->connection->log, 0, "datadog: RUM %s: %s", outcome, why);
 }
 
