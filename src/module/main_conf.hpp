@@ -34,7 +34,8 @@ struct MainConf {
   // configuration's pool; each worker copies it into its own sampler.
   trace::SamplerConfig* sampler_config = nullptr;
   // datadog_propagation_styles, else DD_TRACE_PROPAGATION_STYLE_EXTRACT /
-  // _INJECT / DD_TRACE_PROPAGATION_STYLE, else datadog, tracecontext, baggage.
+  // _INJECT, DD_PROPAGATION_STYLE_EXTRACT / _INJECT, DD_TRACE_PROPAGATION_STYLE,
+  // else datadog, tracecontext, baggage.
   bool styles_set = false;
   trace::PropagationStyles extract_styles;
   trace::PropagationStyles inject_styles;
