@@ -3,8 +3,13 @@
 #include "module/main_conf.hpp"
 
 #include <arpa/inet.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 #include <string>
 #include <variant>
@@ -143,21 +148,40 @@ char* set_propagation_styles(ngx_conf_t* cf, ngx_command_t*, void* conf_ptr) noe
 
 namespace {
 
-// DD_TRACE_PROPAGATION_STYLE_EXTRACT / _INJECT, each falling back to
-// DD_TRACE_PROPAGATION_STYLE, then to the default styles.
+// Per direction, dd-trace-cpp's order: DD_TRACE_PROPAGATION_STYLE_EXTRACT,
+// then the older DD_PROPAGATION_STYLE_EXTRACT, then DD_TRACE_PROPAGATION_STYLE
+// (the same for _INJECT), else the default styles. Where two are set, the
+// one that loses is named in a warning, as dd-trace-cpp logs it.
 std::string read_propagation_environment(const ngx_conf_t* cf, MainConf& conf) {
-  const auto both = nonempty_environment_variable(cf, "DD_TRACE_PROPAGATION_STYLE");
+  constexpr std::string_view both_name = "DD_TRACE_PROPAGATION_STYLE";
+  const auto both = nonempty_environment_variable(cf, both_name);
   const struct {
-    std::string_view specific;
+    std::string_view current;
+    std::string_view legacy;
     trace::PropagationStyles* styles;
-  } sides[] = {{"DD_TRACE_PROPAGATION_STYLE_EXTRACT", &conf.extract_styles},
-               {"DD_TRACE_PROPAGATION_STYLE_INJECT", &conf.inject_styles}};
+  } sides[] = {{"DD_TRACE_PROPAGATION_STYLE_EXTRACT", "DD_PROPAGATION_STYLE_EXTRACT", &conf.extract_styles},
+               {"DD_TRACE_PROPAGATION_STYLE_INJECT", "DD_PROPAGATION_STYLE_INJECT", &conf.inject_styles}};
+  const auto warn_overridden = [cf](std::string_view loser, std::string_view winner) {
+    const ngx_str_t lost = to_ngx_str(loser);
+    const ngx_str_t won = to_ngx_str(winner);
+    ngx_conf_log_error(NGX_LOG_WARN, const_cast<ngx_conf_t*>(cf), 0,
+                       "environment variables %V and %V are both set: %V takes precedence", &lost, &won,
+                       &won);
+  };
   for (const auto& side : sides) {
-    auto value = nonempty_environment_variable(cf, side.specific);
-    std::string_view name = side.specific;
-    if (!value) {
+    const auto current = nonempty_environment_variable(cf, side.current);
+    const auto legacy = nonempty_environment_variable(cf, side.legacy);
+    if (current && legacy) warn_overridden(side.legacy, side.current);
+    std::optional<std::string_view> value = current;
+    std::string_view name = side.current;
+    if (!value && legacy) {
+      value = legacy;
+      name = side.legacy;
+    }
+    if (value && both) warn_overridden(both_name, name);
+    if (!value && both) {
       value = both;
-      name = "DD_TRACE_PROPAGATION_STYLE";
+      name = both_name;
     }
     if (!value) {
       *side.styles = trace::default_propagation_styles();
@@ -168,6 +192,96 @@ std::string read_propagation_environment(const ngx_conf_t* cf, MainConf& conf) {
     *side.styles = parsed.styles;
   }
   return "";
+}
+
+// A whole number of bytes or items; unset or empty leaves `count` as it is.
+std::string read_count(const ngx_conf_t* cf, std::string_view name, std::size_t& count) {
+  const auto value = nonempty_environment_variable(cf, name);
+  if (!value) return "";
+  std::string_view text = *value;
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  std::size_t parsed = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), parsed);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
+    return std::string(name) + ": must be a whole number (0 or more), found \"" +
+           std::string(value->substr(0, 60)) + "\"";
+  }
+  count = parsed;
+  return "";
+}
+
+// DD_TRACE_TAGS_PROPAGATION_MAX_LENGTH, DD_TRACE_BAGGAGE_MAX_ITEMS and
+// DD_TRACE_BAGGAGE_MAX_BYTES. Baggage limits that leave no room for an item
+// (0 items, fewer than 3 bytes: "k=v") turn baggage propagation off both ways,
+// as in dd-trace-cpp.
+std::string read_limits_environment(const ngx_conf_t* cf, MainConf& conf) {
+  auto& limits = conf.propagation_limits;
+  std::string error = read_count(cf, "DD_TRACE_TAGS_PROPAGATION_MAX_LENGTH", limits.datadog_tags_bytes);
+  if (error.empty()) error = read_count(cf, "DD_TRACE_BAGGAGE_MAX_ITEMS", limits.baggage_items);
+  if (error.empty()) error = read_count(cf, "DD_TRACE_BAGGAGE_MAX_BYTES", limits.baggage_bytes);
+  if (!error.empty()) return error;
+  if (limits.baggage_items == 0 || limits.baggage_bytes < 3) {
+    for (auto* styles : {&conf.extract_styles, &conf.inject_styles}) {
+      trace::PropagationStyles kept;
+      for (const auto style : *styles) {
+        if (style != trace::PropagationStyle::baggage) kept.add(style);
+      }
+      *styles = kept;
+    }
+  }
+  return "";
+}
+
+// DD_SPAN_SAMPLING_RULES, else the file DD_SPAN_SAMPLING_RULES_FILE names,
+// read now (workers may not be able to open it). Both set: the first wins,
+// with a warning, as in dd-trace-cpp.
+std::string read_span_sampling_environment(const ngx_conf_t* cf, trace::SamplerConfig& config) {
+  const auto rules = nonempty_environment_variable(cf, "DD_SPAN_SAMPLING_RULES");
+  const auto file = nonempty_environment_variable(cf, "DD_SPAN_SAMPLING_RULES_FILE");
+  std::string text;
+  std::string_view source = "DD_SPAN_SAMPLING_RULES";
+  if (rules) {
+    if (file) {
+      ngx_conf_log_error(NGX_LOG_WARN, const_cast<ngx_conf_t*>(cf), 0,
+                         "environment variables DD_SPAN_SAMPLING_RULES and DD_SPAN_SAMPLING_RULES_FILE are "
+                         "both set: DD_SPAN_SAMPLING_RULES takes precedence, the file is not read");
+    }
+    text = *rules;
+  } else if (file) {
+    const std::string path(*file);
+    std::FILE* stream = std::fopen(path.c_str(), "rb");
+    if (stream == nullptr) {
+      return "DD_SPAN_SAMPLING_RULES_FILE: cannot open \"" + path + "\": " + std::strerror(errno);
+    }
+    char buffer[4096];
+    std::size_t got = 0;
+    while ((got = std::fread(buffer, 1, sizeof buffer, stream)) > 0) text.append(buffer, got);
+    const bool failed = std::ferror(stream) != 0;
+    const int read_errno = errno;
+    std::fclose(stream);
+    if (failed)
+      return "DD_SPAN_SAMPLING_RULES_FILE: cannot read \"" + path + "\": " + std::strerror(read_errno);
+    source = "DD_SPAN_SAMPLING_RULES_FILE";
+  } else {
+    return "";
+  }
+  auto parsed = trace::parse_span_sampling_rules(text, source);
+  if (!parsed.ok()) {
+    if (file && !rules) return parsed.error + " (in \"" + std::string(*file) + "\")";
+    return parsed.error;
+  }
+  config.span_rules = std::move(parsed.rules);
+  return "";
+}
+
+// DD_TRACE_REPORT_HOSTNAME: the name gethostname() gives, as dd-trace-cpp reports it.
+ngx_str_t reported_hostname(ngx_conf_t* cf, bool report) {
+  if (!report) return ngx_str_t{0, nullptr};
+  char name[256];
+  if (gethostname(name, sizeof name) != 0) return ngx_str_t{0, nullptr};
+  name[sizeof name - 1] = '\0';
+  return copy_to_pool(cf->pool, name);
 }
 
 // DD_TRACE_SAMPLING_RULES, DD_TRACE_SAMPLE_RATE, DD_TRACE_RATE_LIMIT, after the
@@ -234,6 +348,8 @@ char* init_main_conf(ngx_conf_t* cf, void* conf_ptr) noexcept {
   try {
     std::string error = read_sampling_environment(cf, *conf->sampler_config);
     if (error.empty() && !conf->styles_set) error = read_propagation_environment(cf, *conf);
+    if (error.empty()) error = read_limits_environment(cf, *conf);
+    if (error.empty()) error = read_span_sampling_environment(cf, *conf->sampler_config);
     if (!error.empty()) {
       ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%*s", error.size(), error.data());
       return static_cast<char*>(NGX_CONF_ERROR);
@@ -246,7 +362,11 @@ char* init_main_conf(ngx_conf_t* cf, void* conf_ptr) noexcept {
   conf->environment_tags = tags_from_environment(cf);
   const auto tracing = environment_flag(cf, "DD_TRACE_ENABLED", true);
   const auto rum = environment_flag(cf, "DD_RUM_ENABLED", false);
-  if (!tracing || !rum) return static_cast<char*>(NGX_CONF_ERROR);
+  const auto trace_id_128bit = environment_flag(cf, "DD_TRACE_128_BIT_TRACEID_GENERATION_ENABLED", true);
+  const auto report_hostname = environment_flag(cf, "DD_TRACE_REPORT_HOSTNAME", false);
+  if (!tracing || !rum || !trace_id_128bit || !report_hostname) return static_cast<char*>(NGX_CONF_ERROR);
+  conf->trace_id_128bit = *trace_id_128bit;
+  conf->reported_hostname = reported_hostname(cf, *report_hostname);
   conf->tracing_by_default = *tracing;
   conf->rum_by_default = *rum;
   conf->default_service = to_ngx_str(nonempty_environment_variable(cf, "DD_SERVICE").value_or("nginx"));

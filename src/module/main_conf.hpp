@@ -5,6 +5,7 @@
 #include "module/nginx.hpp"
 #include "module/request_headers.hpp"
 #include "module/url_obfuscation.hpp"
+#include "trace/propagation.hpp"
 #include "trace/propagation_style.hpp"
 #include "trace/sampler_config.hpp"
 
@@ -33,10 +34,21 @@ struct MainConf {
   // configuration's pool; each worker copies it into its own sampler.
   trace::SamplerConfig* sampler_config = nullptr;
   // datadog_propagation_styles, else DD_TRACE_PROPAGATION_STYLE_EXTRACT /
-  // _INJECT / DD_TRACE_PROPAGATION_STYLE, else datadog, tracecontext, baggage.
+  // _INJECT, DD_PROPAGATION_STYLE_EXTRACT / _INJECT, DD_TRACE_PROPAGATION_STYLE,
+  // else datadog, tracecontext, baggage.
   bool styles_set = false;
   trace::PropagationStyles extract_styles;
   trace::PropagationStyles inject_styles;
+  // DD_TRACE_TAGS_PROPAGATION_MAX_LENGTH, DD_TRACE_BAGGAGE_MAX_ITEMS / _BYTES
+  // (a limit that leaves no room for baggage takes the baggage style out of
+  // both lists above, as dd-trace-cpp does).
+  trace::PropagationLimits propagation_limits;
+  // DD_TRACE_128_BIT_TRACEID_GENERATION_ENABLED: traces started here get a
+  // 128-bit id (else 64-bit: no `_dd.p.tid`, a zero high half in traceparent).
+  bool trace_id_128bit = true;
+  // DD_TRACE_REPORT_HOSTNAME: the host's name, as `_dd.hostname` of request
+  // spans; empty when not reported.
+  ngx_str_t reported_hostname{};
   // The header names of both, removed from what the client sent before ours
   // are written.
   HeaderNameSet propagation_header_names;

@@ -8,6 +8,7 @@
 #include "module/location_conf.hpp"
 #include "module/main_conf.hpp"
 #include "module/span_names.hpp"
+#include "module/span_sampling.hpp"
 #include "module/span_tags.hpp"
 #include "module/str_view.hpp"
 #include "module/subrequest_spans.hpp"
@@ -148,7 +149,7 @@ void finish_request_span(ngx_http_request_t* r, RequestContext& ctx) noexcept {
 
   // Fixed tags, then the trace's propagated tags and this span's own.
   const auto& main = *static_cast<MainConf*>(ngx_http_get_module_main_conf(r, ngx_http_datadog_module));
-  const std::size_t capacity = 24 + (ctx.trace_tags != nullptr ? ctx.trace_tags->size() : 0) +
+  const std::size_t capacity = 25 + (ctx.trace_tags != nullptr ? ctx.trace_tags->size() : 0) +
                                (ctx.span_tags != nullptr ? ctx.span_tags->size() : 0) +
                                (conf->tags != nullptr ? conf->tags->nelts : 0) +
                                (main.environment_tags != nullptr ? main.environment_tags->nelts : 0);
@@ -161,7 +162,9 @@ void finish_request_span(ngx_http_request_t* r, RequestContext& ctx) noexcept {
   // The three tags every request span has, pre-encoded, unless a datadog_tag
   // or DD_TAGS entry could name one of them (the meta map must not repeat a
   // key, and the pre-encoded block is not searched).
-  const bool fixed_tags = conf->tags == nullptr && main.environment_tags == nullptr;
+  // Nor when a span sampling rule may match on tags: it sees only `meta`.
+  const bool fixed_tags =
+      conf->tags == nullptr && main.environment_tags == nullptr && !worker->span_sampler().reads_tags();
   if (!fixed_tags) {
     add("component", "nginx");
     add("span.kind", "server");
@@ -202,6 +205,7 @@ void finish_request_span(ngx_http_request_t* r, RequestContext& ctx) noexcept {
     for (const auto& tag : *ctx.span_tags) add(tag.key, tag.value);
   }
   if (!ctx.origin.empty()) add("_dd.origin", ctx.origin);
+  if (main.reported_hostname.len != 0) add("_dd.hostname", to_string_view(main.reported_hostname));
 
   // datadog_tag replaces a tag of the same key (the agent rejects a meta map
   // with a key twice); DD_TAGS only fills keys nothing else set.
@@ -261,7 +265,9 @@ void finish_request_span(ngx_http_request_t* r, RequestContext& ctx) noexcept {
   }
   span.meta = std::span<const Meta>(meta, n);
   span.metrics = std::span<const Metric>(metrics.data(), m);
+  const std::string_view env = to_string_view(conf->environment);
   if (ctx.location_span_count == 0 && ctx.subrequest_span_count == 0) {
+    sample_single_spans(r, std::span(&span, 1), ctx.sampling.priority, env, worker->span_sampler());
     worker->record_trace(std::span<const trace::SpanRecord>(&span, 1));
     return;
   }
@@ -283,6 +289,7 @@ void finish_request_span(ngx_http_request_t* r, RequestContext& ctx) noexcept {
     child_record(spans[index], *sub, span, now, sub->status >= 500 && sub->status < 600,
                  child_meta + child_tag_count * (index - 1), pool);
   }
+  sample_single_spans(r, std::span(spans, count), ctx.sampling.priority, env, worker->span_sampler());
   worker->record_trace(std::span<const trace::SpanRecord>(spans, count));
 }
 

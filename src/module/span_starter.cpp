@@ -86,7 +86,7 @@ void inject_headers(ngx_http_request_t* r, RequestContext& ctx, const MainConf& 
     outgoing.baggage = ctx.extracted->baggage;
   }
   RequestHeaderWriter writer(r);
-  trace::inject(outgoing, main.inject_styles, writer, ctx.memory, ctx.span_tags);
+  trace::inject(outgoing, main.inject_styles, writer, ctx.memory, ctx.span_tags, main.propagation_limits);
   if (writer.failed()) throw std::bad_alloc();
 }
 
@@ -105,8 +105,8 @@ void start(ngx_http_request_t* r, RequestContext& ctx, Worker& worker, Propagati
   trace::ExtractedContext* extracted = nullptr;
   if (conf.trust_incoming_span && !main.extract_styles.empty()) {
     const RequestHeaderReader reader(r);
-    extracted =
-        pool_new<trace::ExtractedContext>(r->pool, trace::extract(reader, main.extract_styles, memory));
+    extracted = pool_new<trace::ExtractedContext>(
+        r->pool, trace::extract(reader, main.extract_styles, memory, main.propagation_limits));
     if (!extracted->diagnostics.empty()) {
       ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "datadog: ignored trace context: %*s",
                      extracted->diagnostics.size(), extracted->diagnostics.data());
@@ -121,6 +121,7 @@ void start(ngx_http_request_t* r, RequestContext& ctx, Worker& worker, Propagati
     for (const Tag& tag : extracted->trace_tags) ctx.trace_tags->push_back(tag);
   } else {
     ctx.trace_id = worker.ids().new_trace_id(static_cast<std::uint32_t>(ctx.start_wall_ns / 1'000'000'000));
+    if (!main.trace_id_128bit) ctx.trace_id.high = 0;  // DD_TRACE_128_BIT_TRACEID_GENERATION_ENABLED=false
     ctx.parent_id = 0;
   }
   if (extracted != nullptr) {

@@ -84,7 +84,7 @@ ngx_int_t set_propagation_json(ngx_http_request_t* r, ngx_http_variable_value_t*
   outgoing.origin = ctx.origin;
   if (ctx.trace_tags != nullptr) outgoing.trace_tags = *ctx.trace_tags;
   JsonHeaders headers(&memory);
-  trace::inject(outgoing, main.inject_styles, headers, &memory, nullptr);
+  trace::inject(outgoing, main.inject_styles, headers, &memory, nullptr, main.propagation_limits);
   return set_copy(r, v, headers.finish());
 }
 

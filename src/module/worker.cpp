@@ -19,7 +19,7 @@ namespace datadog::module {
 Worker* Worker::instance_ = nullptr;
 
 Worker::Worker(ngx_cycle_t* cycle, const MainConf& conf, const std::array<std::uint64_t, 4>& seed)
-    : ids_(seed), sampler_(*conf.sampler_config) {
+    : ids_(seed), sampler_(*conf.sampler_config), span_sampler_(conf.sampler_config->span_rules) {
   pid_length_ = static_cast<std::size_t>(ngx_sprintf(reinterpret_cast<u_char*>(pid_text_), "%P", ngx_pid) -
                                          reinterpret_cast<u_char*>(pid_text_));
   exporter_ = new AgentExporter(cycle, conf, sampler_);

@@ -10,6 +10,7 @@
 #include "module/nginx.hpp"
 #include "trace/id_generator.hpp"
 #include "trace/span_record.hpp"
+#include "trace/span_sampler.hpp"
 #include "trace/trace_sampler.hpp"
 
 namespace datadog::module {
@@ -26,6 +27,7 @@ class Worker {
 
   trace::IdGenerator& ids() noexcept { return ids_; }
   trace::TraceSampler& sampler() noexcept { return sampler_; }
+  trace::SpanSampler& span_sampler() noexcept { return span_sampler_; }
   // This worker's counters in shared memory; null when every slot was taken.
   agent::StatusSlot* status_slot() noexcept { return status_slot_; }
   std::string_view pid_text() const noexcept { return {pid_text_, pid_length_}; }
@@ -39,6 +41,7 @@ class Worker {
   static Worker* instance_;
   trace::IdGenerator ids_;
   trace::TraceSampler sampler_;
+  trace::SpanSampler span_sampler_;  // DD_SPAN_SAMPLING_RULES
   AgentExporter* exporter_ = nullptr;
   agent::StatusSlot* status_slot_ = nullptr;
   char pid_text_[NGX_INT64_LEN]{};

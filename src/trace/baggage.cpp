@@ -78,12 +78,12 @@ char* encode(std::string_view text, bool (*safe)(unsigned char), char* out) {
 
 }  // namespace
 
-std::string_view parse_baggage(std::span<const std::string_view> header_values,
-                               std::pmr::vector<Tag>& items) {
+std::string_view parse_baggage(std::span<const std::string_view> header_values, std::pmr::vector<Tag>& items,
+                               const PropagationLimits& limits) {
   items.clear();
   std::size_t bytes = 0;
   for (const auto value : header_values) bytes += value.size() + (bytes == 0 ? 0 : 1);
-  if (bytes > max_baggage_bytes) return byte_count_exceeded;
+  if (bytes > limits.baggage_bytes) return byte_count_exceeded;
 
   const auto fail = [&items](std::string_view why) {
     items.clear();
@@ -104,7 +104,7 @@ std::string_view parse_baggage(std::span<const std::string_view> header_values,
       const auto raw_key = trim_blanks(pair.substr(0, equals));
       const auto raw_value = trim_blanks(pair.substr(equals + 1));
       if (raw_key.empty() || raw_value.empty() || has_control_character(member)) return fail(malformed);
-      if (++members > max_baggage_items) return fail(item_count_exceeded);
+      if (++members > limits.baggage_items) return fail(item_count_exceeded);
       percent_decode(raw_key, key);
       percent_decode(raw_value, value);
       set_tag(items, key, value);
@@ -115,7 +115,8 @@ std::string_view parse_baggage(std::span<const std::string_view> header_values,
   return {};
 }
 
-BaggageEncode encode_baggage(std::span<const Tag> items, std::pmr::memory_resource* memory) {
+BaggageEncode encode_baggage(std::span<const Tag> items, std::pmr::memory_resource* memory,
+                             const PropagationLimits& limits) {
   BaggageEncode result;
   std::size_t size = 0;
   std::size_t count = 0;
@@ -126,7 +127,7 @@ BaggageEncode encode_baggage(std::span<const Tag> items, std::pmr::memory_resour
     const std::size_t item_size =
         encoded_size(item.key, is_key_safe) + 1 + encoded_size(item.value, is_value_safe);
     const std::size_t new_size = size + (count == 0 ? 0 : 1) + item_size;
-    if (count == max_baggage_items || new_size > max_baggage_bytes) {
+    if (count == limits.baggage_items || new_size > limits.baggage_bytes) {
       result.truncated = true;
       break;
     }

@@ -1,5 +1,6 @@
 // W3C baggage: `key=value[;properties],...` with percent-encoded keys and
-// values, at most 64 items and 8192 bytes.
+// values, at most 64 items and 8192 bytes (PropagationLimits: the
+// DD_TRACE_BAGGAGE_MAX_ITEMS / _BYTES variables change both).
 //
 // Extract: a header that is malformed (a member without '=', an empty key or
 // value, an empty member, a control character) or over either limit is
@@ -17,14 +18,15 @@
 
 namespace datadog::trace {
 
-inline constexpr std::size_t max_baggage_items = 64;
-inline constexpr std::size_t max_baggage_bytes = 8192;
+inline constexpr std::size_t max_baggage_items = PropagationLimits{}.baggage_items;
+inline constexpr std::size_t max_baggage_bytes = PropagationLimits{}.baggage_bytes;
 
 // Decodes the values of every baggage header of a request, read as one list,
 // into `items` (a key seen again replaces its value). Returns why the header
 // was ignored ("malformed", "item_count_exceeded", "byte_count_exceeded"),
 // leaving `items` empty, or an empty view.
-std::string_view parse_baggage(std::span<const std::string_view> header_values, std::pmr::vector<Tag>& items);
+std::string_view parse_baggage(std::span<const std::string_view> header_values, std::pmr::vector<Tag>& items,
+                               const PropagationLimits& limits = {});
 
 // Appends to `tags` a `baggage.<key>` tag for each item whose key is in
 // `keys` (every item with `all`). The key is made valid UTF-8 here, each
@@ -40,6 +42,7 @@ struct BaggageEncode {
   bool truncated = false;   // some items were left out to respect the limits
 };
 
-BaggageEncode encode_baggage(std::span<const Tag> items, std::pmr::memory_resource* memory);
+BaggageEncode encode_baggage(std::span<const Tag> items, std::pmr::memory_resource* memory,
+                             const PropagationLimits& limits = {});
 
 }  // namespace datadog::trace

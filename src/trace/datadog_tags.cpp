@@ -70,13 +70,13 @@ bool next_datadog_tag(std::string_view& rest, std::string_view& key, std::string
   return true;
 }
 
-DatadogTagsText write_datadog_tags(const OutgoingContext& context, char* out) {
+DatadogTagsText write_datadog_tags(const OutgoingContext& context, char* out, std::size_t max_size) {
   std::size_t size = 0;
   // Members only add to the size: the first one that does not fit makes the
   // whole header too large.
   const auto append_member = [&](std::string_view key, std::string_view value) {
     const std::size_t member_size = (size == 0 ? 0 : 1) + key.size() + 1 + value.size();
-    if (member_size > max_datadog_tags_size - size) return false;
+    if (member_size > max_size - size) return false;
     char* at = out + size;
     if (size != 0) *at++ = ',';
     at = copy_short(at, key);
@@ -88,7 +88,7 @@ DatadogTagsText write_datadog_tags(const OutgoingContext& context, char* out) {
   if (context.trace_id.high != 0) {
     char high[16];
     write_hex16(context.trace_id.high, high);
-    append_member(trace_id_high_tag, {high, sizeof high});  // the first member always fits
+    if (!append_member(trace_id_high_tag, {high, sizeof high})) return {0, true};
   }
   for (const auto& tag : context.trace_tags) {
     if (is_sendable(tag) && !append_member(tag.key, tag.value)) return {0, true};

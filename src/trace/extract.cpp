@@ -47,14 +47,14 @@ constexpr std::uint64_t trigger_bits(PropagationStyle style) {
   return 0;
 }
 
-void extract_baggage(const HeaderReader& headers, ExtractedContext& result) {
+void extract_baggage(const HeaderReader& headers, const PropagationLimits& limits, ExtractedContext& result) {
   std::array<std::string_view, max_baggage_headers> values;
   const std::size_t count = headers.get("baggage", values.data(), values.size());
   if (count == 0) return;
   if (count > values.size()) {
     result.baggage_error = "malformed";
   } else {
-    result.baggage_error = parse_baggage({values.data(), count}, result.baggage);
+    result.baggage_error = parse_baggage({values.data(), count}, result.baggage, limits);
   }
   if (!result.baggage_error.empty()) {
     note(result, "ignored baggage header:");
@@ -84,7 +84,8 @@ void take_context(ExtractedContext& result, ExtractedContext&& winner) {
 // The trace styles' part of extract(), for a request that has some of their
 // headers (`present`, bits of trigger_names).
 void extract_trace(const HeaderReader& headers, const PropagationStyles& styles, std::uint64_t present,
-                   std::pmr::memory_resource* memory, ExtractedContext& result) {
+                   std::pmr::memory_resource* memory, const PropagationLimits& limits,
+                   ExtractedContext& result) {
   std::array<std::optional<ExtractedContext>, index_of(PropagationStyle::none) + 1> by_style;
   bool w3c_has_datadog_member = false;
   std::string_view w3c_last_datadog_parent;
@@ -94,7 +95,7 @@ void extract_trace(const HeaderReader& headers, const PropagationStyles& styles,
     if (slot || (present & trigger_bits(style)) == 0) continue;
     switch (style) {
       case PropagationStyle::datadog:
-        slot.emplace(extract_datadog(headers, memory));
+        slot.emplace(extract_datadog(headers, memory, limits.datadog_tags_bytes));
         break;
       case PropagationStyle::tracecontext: {
         auto w3c = extract_tracecontext(headers, memory);
@@ -185,7 +186,7 @@ std::uint64_t HeaderReader::which_present(std::span<const std::string_view> lowe
 }
 
 ExtractedContext extract(const HeaderReader& headers, const PropagationStyles& styles,
-                         std::pmr::memory_resource* memory) {
+                         std::pmr::memory_resource* memory, const PropagationLimits& limits) {
   ExtractedContext result(memory);
   std::uint64_t wanted = 0;
   for (const auto style : styles) wanted |= trigger_bits(style);
@@ -196,8 +197,8 @@ ExtractedContext extract(const HeaderReader& headers, const PropagationStyles& s
   const std::uint64_t present =
       wanted & headers.which_present(std::span(trigger_names).first(std::bit_width(wanted)));
   const std::uint64_t baggage_bit = trigger_bits(PropagationStyle::baggage);
-  if ((present & ~baggage_bit) != 0) extract_trace(headers, styles, present, memory, result);
-  if ((present & baggage_bit) != 0) extract_baggage(headers, result);
+  if ((present & ~baggage_bit) != 0) extract_trace(headers, styles, present, memory, limits, result);
+  if ((present & baggage_bit) != 0) extract_baggage(headers, limits, result);
   return result;
 }
 

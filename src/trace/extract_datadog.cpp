@@ -15,29 +15,31 @@ bool is_printable_ascii(std::string_view text) {
 
 // Keeps the `_dd.p.*` members of a valid header; `_dd.p.tid` only when it is
 // 16 hex digits (then it also supplies the high half of the trace id).
-void extract_trace_tags(std::string_view header, ExtractedContext& context) {
+void extract_trace_tags(std::string_view header, std::size_t max_bytes, ExtractedContext& context) {
   std::uint64_t high = 0;
-  const auto outcome = decode_datadog_tags(header, [&](std::string_view key, std::string_view value) {
-    if (!starts_with(key, propagated_tag_prefix)) return;
-    if (key != trace_id_high_tag) {
-      set_tag(context.trace_tags, key, value);
-      return;
-    }
-    if (value.size() != 16 || !is_hex(value)) {
-      std::pmr::string error("malformed_tid ", context.span_tags.get_allocator());
-      error += value;
-      set_tag(context.span_tags, propagation_error_tag, error);
-      note(context, "ignored malformed _dd.p.tid in x-datadog-tags", value);
-      return;
-    }
-    high = *parse_hex64(value);
-  });
+  const auto outcome =
+      decode_datadog_tags(header, max_bytes, [&](std::string_view key, std::string_view value) {
+        if (!starts_with(key, propagated_tag_prefix)) return;
+        if (key != trace_id_high_tag) {
+          set_tag(context.trace_tags, key, value);
+          return;
+        }
+        if (value.size() != 16 || !is_hex(value)) {
+          std::pmr::string error("malformed_tid ", context.span_tags.get_allocator());
+          error += value;
+          set_tag(context.span_tags, propagation_error_tag, error);
+          note(context, "ignored malformed _dd.p.tid in x-datadog-tags", value);
+          return;
+        }
+        high = *parse_hex64(value);
+      });
   switch (outcome) {
     case DatadogTagsDecode::ok:
       break;
     case DatadogTagsDecode::too_large:
       set_tag(context.span_tags, propagation_error_tag, "extract_max_size");
-      note(context, "ignored x-datadog-tags over 512 bytes");
+      note(context,
+           "ignored x-datadog-tags over DD_TRACE_TAGS_PROPAGATION_MAX_LENGTH (512 bytes by default)");
       return;
     case DatadogTagsDecode::malformed:
       set_tag(context.span_tags, propagation_error_tag, "decoding_error");
@@ -53,7 +55,8 @@ void extract_trace_tags(std::string_view header, ExtractedContext& context) {
 
 }  // namespace
 
-ExtractedContext extract_datadog(const HeaderReader& headers, std::pmr::memory_resource* memory) {
+ExtractedContext extract_datadog(const HeaderReader& headers, std::pmr::memory_resource* memory,
+                                 std::size_t max_tags_bytes) {
   ExtractedContext context(memory);
   context.style = PropagationStyle::datadog;
   const auto trace_id_text = first_header(headers, "x-datadog-trace-id");
@@ -101,7 +104,8 @@ ExtractedContext extract_datadog(const HeaderReader& headers, std::pmr::memory_r
   context.trace_id.low = *low;
   context.parent_id = parent.value_or(0);
   context.sampling_priority = priority;
-  if (const auto tags = first_header(headers, "x-datadog-tags")) extract_trace_tags(*tags, context);
+  if (const auto tags = first_header(headers, "x-datadog-tags"))
+    extract_trace_tags(*tags, max_tags_bytes, context);
   return context;
 }
 

@@ -67,15 +67,19 @@ class ValueArena {
 };
 
 void inject_datadog(const OutgoingContext& context, HeaderWriter& headers, ValueArena& values,
-                    std::pmr::vector<Tag>* span_tags) {
+                    std::pmr::vector<Tag>* span_tags, std::size_t max_tags_bytes,
+                    std::pmr::memory_resource* memory) {
   headers.set("x-datadog-trace-id", values.decimal(context.trace_id.low));
   headers.set("x-datadog-parent-id", values.decimal(context.span_id));
   headers.set("x-datadog-sampling-priority", values.decimal(context.sampling_priority));
   if (!context.origin.empty() && is_printable_ascii(context.origin)) {
     headers.set("x-datadog-origin", values.copy(context.origin));
   }
-  char tags[max_datadog_tags_size];
-  const auto written = write_datadog_tags(context, tags);
+  // The default limit fits on the stack; a larger configured one is rare.
+  char stack_tags[max_datadog_tags_size];
+  char* tags = max_tags_bytes <= sizeof stack_tags ? stack_tags
+                                                   : static_cast<char*>(memory->allocate(max_tags_bytes, 1));
+  const auto written = write_datadog_tags(context, tags, max_tags_bytes);
   if (written.too_large) {
     if (span_tags) set_tag(*span_tags, propagation_error_tag, "inject_max_size");
   } else if (written.size != 0) {
@@ -144,13 +148,14 @@ void inject_b3_single(const OutgoingContext& context, HeaderWriter& headers, Val
 }  // namespace
 
 void inject(const OutgoingContext& context, const PropagationStyles& styles, HeaderWriter& headers,
-            std::pmr::memory_resource* memory, std::pmr::vector<Tag>* span_tags) {
+            std::pmr::memory_resource* memory, std::pmr::vector<Tag>* span_tags,
+            const PropagationLimits& limits) {
   const bool has_trace = !context.trace_id.is_zero() && context.span_id != 0;
   ValueArena values(memory);
   for (const auto style : styles) {
     switch (style) {
       case PropagationStyle::datadog:
-        if (has_trace) inject_datadog(context, headers, values, span_tags);
+        if (has_trace) inject_datadog(context, headers, values, span_tags, limits.datadog_tags_bytes, memory);
         break;
       case PropagationStyle::tracecontext:
         if (has_trace) inject_tracecontext(context, headers, values);
@@ -163,7 +168,7 @@ void inject(const OutgoingContext& context, const PropagationStyles& styles, Hea
         if (has_trace) inject_b3_single(context, headers, values);
         break;
       case PropagationStyle::baggage:
-        if (const auto baggage = encode_baggage(context.baggage, memory); !baggage.header.empty()) {
+        if (const auto baggage = encode_baggage(context.baggage, memory, limits); !baggage.header.empty()) {
           headers.set("baggage", baggage.header);
         }
         break;

@@ -113,6 +113,15 @@ struct ExtractedContext {
   std::pmr::string diagnostics;
 };
 
+// Size limits on the propagation headers, read and written alike: the
+// defaults are every tracer's (DD_TRACE_TAGS_PROPAGATION_MAX_LENGTH,
+// DD_TRACE_BAGGAGE_MAX_ITEMS, DD_TRACE_BAGGAGE_MAX_BYTES set them).
+struct PropagationLimits {
+  std::size_t datadog_tags_bytes = 512;  // x-datadog-tags; 0: neither read nor sent
+  std::size_t baggage_items = 64;
+  std::size_t baggage_bytes = 8192;
+};
+
 // Runs every trace style of `styles` over the headers; the first style in
 // order that yields a trace id supplies the context. When tracecontext is also
 // configured and its traceparent carries the same trace id, its other-vendor
@@ -120,7 +129,7 @@ struct ExtractedContext {
 // with `_dd.parent_id` recording the last Datadog parent. Baggage is read when
 // `styles` has `baggage`, whichever style wins.
 ExtractedContext extract(const HeaderReader& headers, const PropagationStyles& styles,
-                         std::pmr::memory_resource* memory);
+                         std::pmr::memory_resource* memory, const PropagationLimits& limits = {});
 
 // What nginx propagates to its upstream.
 struct OutgoingContext {
@@ -140,6 +149,7 @@ struct OutgoingContext {
 // `*span_tags` when it is not null. A context with a zero trace or span id
 // writes no trace headers (baggage is still written).
 void inject(const OutgoingContext& context, const PropagationStyles& styles, HeaderWriter& headers,
-            std::pmr::memory_resource* memory, std::pmr::vector<Tag>* span_tags);
+            std::pmr::memory_resource* memory, std::pmr::vector<Tag>* span_tags,
+            const PropagationLimits& limits = {});
 
 }  // namespace datadog::trace

@@ -54,7 +54,9 @@ struct TracecontextExtraction {
   std::string_view last_datadog_parent;  // dd=...;p:<this>
 };
 
-ExtractedContext extract_datadog(const HeaderReader& headers, std::pmr::memory_resource* memory);
+// `max_tags_bytes`: x-datadog-tags longer than this is ignored (PropagationLimits).
+ExtractedContext extract_datadog(const HeaderReader& headers, std::pmr::memory_resource* memory,
+                                 std::size_t max_tags_bytes);
 TracecontextExtraction extract_tracecontext(const HeaderReader& headers, std::pmr::memory_resource* memory);
 // `style` is b3, b3multi or b3single.
 ExtractedContext extract_b3(const HeaderReader& headers, PropagationStyle style,

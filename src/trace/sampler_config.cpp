@@ -52,8 +52,10 @@ std::optional<double> parse_decimal(std::string_view text) {
 
 bool is_rate(double value) { return value >= 0.0 && value <= 1.0; }
 
-// Throws nothing; returns an empty string on success.
-std::string parse_rule(const json& object, SamplingRule& rule) {
+// Throws nothing; returns an empty string on success. A span sampling rule
+// (`max_per_second` not null) may also have "max_per_second".
+std::string parse_rule(const json& object, SamplingRule& rule,
+                       std::optional<double>* max_per_second = nullptr) {
   if (!object.is_object()) return "must be a JSON object, found " + found(object);
   for (const auto& [key, value] : object.items()) {
     if (key == "service" || key == "name" || key == "resource") {
@@ -79,8 +81,43 @@ std::string parse_rule(const json& object, SamplingRule& rule) {
         return "\"sample_rate\" must be a number from 0 to 1, found " + found(value);
       }
       rule.sample_rate = value.get<double>();
+    } else if (key == "max_per_second" && max_per_second != nullptr) {
+      // dd-trace-cpp's bounds: a finite number above zero.
+      if (!value.is_number() || !(value.get<double>() > 0.0) || !std::isfinite(value.get<double>())) {
+        return "\"max_per_second\" must be a number greater than 0, found " + found(value);
+      }
+      *max_per_second = value.get<double>();
     } else {
-      return "unknown property \"" + key + "\" (expected service, name, resource, tags or sample_rate)";
+      const std::string expected = max_per_second != nullptr
+                                       ? "service, name, resource, tags, sample_rate or max_per_second"
+                                       : "service, name, resource, tags or sample_rate";
+      return "unknown property \"" + key + "\" (expected " + expected + ")";
+    }
+  }
+  return {};
+}
+
+// The JSON array both kinds of rules come in; `add(object)` parses one rule
+// and returns a problem sentence, or "". Returns the error sentence, or "".
+template <class AddRule>
+std::string parse_rule_array(std::string_view text, std::string_view source, AddRule&& add) {
+  const std::string prefix = std::string(source) + ": ";
+  if (trim(text).empty()) return {};
+  json rules;
+  try {
+    rules = json::parse(text);
+  } catch (const json::exception& error) {
+    std::string_view what = error.what();  // "[json.exception.parse_error.101] parse error at ..."
+    if (const auto bracket = what.find("] "); bracket != std::string_view::npos)
+      what.remove_prefix(bracket + 2);
+    return prefix + "invalid JSON: " + std::string(what);
+  }
+  if (!rules.is_array()) return prefix + "must be a JSON array of rules, found " + found(rules);
+  std::size_t number = 0;
+  for (const json& object : rules) {
+    ++number;
+    if (std::string problem = add(object); !problem.empty()) {
+      return prefix + "rule " + std::to_string(number) + ": " + problem;
     }
   }
   return {};
@@ -90,37 +127,30 @@ std::string parse_rule(const json& object, SamplingRule& rule) {
 
 SamplingRulesParse parse_sampling_rules(std::string_view text, std::string_view source) try {
   SamplingRulesParse result;
-  const std::string prefix = std::string(source) + ": ";
-  if (trim(text).empty()) return result;
-
-  json rules;
-  try {
-    rules = json::parse(text);
-  } catch (const json::exception& error) {
-    std::string_view what = error.what();  // "[json.exception.parse_error.101] parse error at ..."
-    if (const auto bracket = what.find("] "); bracket != std::string_view::npos)
-      what.remove_prefix(bracket + 2);
-    result.error = prefix + "invalid JSON: " + std::string(what);
-    return result;
-  }
-  if (!rules.is_array()) {
-    result.error = prefix + "must be a JSON array of rules, found " + found(rules);
-    return result;
-  }
-  std::size_t number = 0;
-  for (const json& object : rules) {
-    ++number;
+  result.error = parse_rule_array(text, source, [&](const json& object) {
     SamplingRule rule;
-    if (std::string problem = parse_rule(object, rule); !problem.empty()) {
-      result.rules.clear();
-      result.error = prefix + "rule " + std::to_string(number) + ": " + problem;
-      return result;
-    }
-    result.rules.push_back(std::move(rule));
-  }
+    std::string problem = parse_rule(object, rule);
+    if (problem.empty()) result.rules.push_back(std::move(rule));
+    return problem;
+  });
+  if (!result.ok()) result.rules.clear();
   return result;
 } catch (const std::exception& error) {
   return SamplingRulesParse{{}, std::string(source) + ": " + error.what()};
+}
+
+SpanSamplingRulesParse parse_span_sampling_rules(std::string_view text, std::string_view source) try {
+  SpanSamplingRulesParse result;
+  result.error = parse_rule_array(text, source, [&](const json& object) {
+    SpanSamplingRule rule;
+    std::string problem = parse_rule(object, rule.match, &rule.max_per_second);
+    if (problem.empty()) result.rules.push_back(std::move(rule));
+    return problem;
+  });
+  if (!result.ok()) result.rules.clear();
+  return result;
+} catch (const std::exception& error) {
+  return SpanSamplingRulesParse{{}, std::string(source) + ": " + error.what()};
 }
 
 NumberParse parse_sample_rate(std::string_view text, std::string_view source) try {

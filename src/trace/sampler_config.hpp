@@ -14,10 +14,21 @@ namespace datadog::trace {
 
 inline constexpr double default_rate_limit = 100.0;  // traces per second (dd-trace-cpp since 2024)
 
+// A single-span sampling rule (DD_SPAN_SAMPLING_RULES): which spans of a
+// dropped trace it keeps anyway (`match`, whose sample_rate applies to the
+// span id), and at most how many per second and worker (none: no cap).
+struct SpanSamplingRule {
+  SamplingRule match;
+  std::optional<double> max_per_second;
+};
+
 struct SamplerConfig {
   std::vector<SamplingRule> rules;         // tried in order, first match wins
   std::optional<double> sample_rate;       // DD_TRACE_SAMPLE_RATE: a catch-all after every rule
   double rate_limit = default_rate_limit;  // DD_TRACE_RATE_LIMIT: keeps by rules per second, per worker
+  // DD_SPAN_SAMPLING_RULES (or the _FILE's contents): tried in order for each
+  // span of a dropped trace, first match wins.
+  std::vector<SpanSamplingRule> span_rules;
 };
 
 struct SamplingRulesParse {
@@ -34,6 +45,18 @@ struct SamplingRulesParse {
 //   DD_TRACE_SAMPLING_RULES: rule 2: "sample_rate" must be a number from 0 to 1, found "abc"
 SamplingRulesParse parse_sampling_rules(std::string_view json,
                                         std::string_view source = "DD_TRACE_SAMPLING_RULES");
+
+struct SpanSamplingRulesParse {
+  std::vector<SpanSamplingRule> rules;
+  std::string error;  // empty when the text is valid
+  bool ok() const { return error.empty(); }
+};
+
+// The same format with one more optional property, "max_per_second" (a
+// number > 0), as dd-trace-cpp and Datadog's documentation have it:
+//   [{"service": "nginx", "name": "nginx.location", "sample_rate": 1.0, "max_per_second": 50}]
+SpanSamplingRulesParse parse_span_sampling_rules(std::string_view json,
+                                                 std::string_view source = "DD_SPAN_SAMPLING_RULES");
 
 struct NumberParse {
   double value = 0;

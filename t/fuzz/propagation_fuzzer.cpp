@@ -144,9 +144,10 @@ void check_injected(const Headers& out, const OutgoingContext& context) {
   if (const auto tags = out.value("x-datadog-tags")) {
     FUZZ_CHECK(tags->size() <= max_datadog_tags_size);
     bool valid = true;
-    const auto decoded = decode_datadog_tags(*tags, [&](std::string_view key, std::string_view value) {
-      valid = valid && key.starts_with("_dd.p.") && !value.empty();
-    });
+    const auto decoded =
+        decode_datadog_tags(*tags, max_datadog_tags_size, [&](std::string_view key, std::string_view value) {
+          valid = valid && key.starts_with("_dd.p.") && !value.empty();
+        });
     FUZZ_CHECK(decoded == DatadogTagsDecode::ok && valid);
   }
   if (const auto origin = out.value("x-datadog-origin")) FUZZ_CHECK(*origin == context.origin);

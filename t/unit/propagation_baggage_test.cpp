@@ -215,3 +215,32 @@ TEST(PropagationBaggage, SpanTagKeysAreValidUtf8AndUniqueOnceRepaired) {
   EXPECT_EQ(span_tags("%C3=a,%EF%BF%BD=b", {}, true),
             (Items{{"earlier", "tag"}, {"baggage.\xEF\xBF\xBD", "b"}}));
 }
+
+// DD_TRACE_BAGGAGE_MAX_ITEMS / _BYTES move both limits, read and written.
+TEST(PropagationBaggage, ConfiguredLimitsApplyToExtraction) {
+  TestHeaders headers;
+  headers.add("baggage", numbered_items(3));
+  EXPECT_EQ(extract_with(headers, "baggage", {.baggage_items = 3}).baggage.size(), 3u);
+  const auto too_many = extract_with(headers, "baggage", {.baggage_items = 2});
+  EXPECT_TRUE(too_many.baggage.empty());
+  EXPECT_EQ(too_many.baggage_error, "item_count_exceeded");
+  const auto size = numbered_items(3).size();
+  EXPECT_EQ(extract_with(headers, "baggage", {.baggage_bytes = size}).baggage.size(), 3u);
+  const auto too_long = extract_with(headers, "baggage", {.baggage_bytes = size - 1});
+  EXPECT_TRUE(too_long.baggage.empty());
+  EXPECT_EQ(too_long.baggage_error, "byte_count_exceeded");
+}
+
+TEST(PropagationBaggage, ConfiguredLimitsApplyToInjection) {
+  std::pmr::vector<Tag> baggage;
+  for (int i = 0; i < 3; ++i) baggage.emplace_back("key" + std::to_string(i), "value" + std::to_string(i));
+  std::pmr::monotonic_buffer_resource memory;
+  const auto two = encode_baggage(baggage, &memory, {.baggage_items = 2});
+  EXPECT_EQ(two.header, numbered_items(2));
+  EXPECT_TRUE(two.truncated);
+  // "key0=value0,key1=value1" is 23 bytes: the third item would pass 30.
+  const auto short_one = encode_baggage(baggage, &memory, {.baggage_bytes = 30});
+  EXPECT_EQ(short_one.header, numbered_items(2));
+  EXPECT_TRUE(short_one.truncated);
+  EXPECT_EQ(encode_baggage(baggage, &memory, {.baggage_bytes = 5}).header, "");
+}

@@ -226,3 +226,50 @@ TEST(PropagationDatadog, RoundTripExtractThenInject) {
   EXPECT_EQ(again.trace_id, extracted.trace_id);
   EXPECT_EQ(again.parent_id, 555u);
 }
+
+// DD_TRACE_TAGS_PROPAGATION_MAX_LENGTH moves the limit both ways.
+TEST(PropagationDatadog, ConfiguredTagsLimitAppliesToExtraction) {
+  const auto headers = datadog_headers(tags_of_size(100));
+  const auto within = extract_with(headers, "datadog", {.datadog_tags_bytes = 100});
+  EXPECT_EQ(within.trace_tags.size(), 1u);
+  const auto over = extract_with(headers, "datadog", {.datadog_tags_bytes = 99});
+  EXPECT_TRUE(over.trace_tags.empty());
+  EXPECT_EQ(tag(over.span_tags, "_dd.propagation_error"), "extract_max_size");
+  EXPECT_FALSE(over.trace_id.is_zero());  // the trace itself is still continued
+}
+
+TEST(PropagationDatadog, ConfiguredTagsLimitAboveDefaultLetsLargerHeadersThrough) {
+  const auto extracted =
+      extract_with(datadog_headers(tags_of_size(1000)), "datadog", {.datadog_tags_bytes = 1000});
+  EXPECT_EQ(extracted.trace_tags.size(), 1u);
+  const std::string padding = tags_of_size(1000).substr(8);
+  const std::pmr::vector<Tag> tags{{"_dd.p.a", padding}};
+  OutgoingContext context{.trace_id = {0, 7}, .span_id = 8, .sampling_priority = 1, .trace_tags = tags};
+  Injected out;
+  inject_into(out, context, "datadog", {.datadog_tags_bytes = 1000});
+  EXPECT_EQ(out.headers.value("x-datadog-tags")->size(), 1000u);
+  EXPECT_TRUE(out.span_tags.empty());
+}
+
+TEST(PropagationDatadog, TagsLimitZeroSendsNoTagsAndTagsTheSpan) {
+  const std::pmr::vector<Tag> tags{{"_dd.p.dm", "-0"}};
+  OutgoingContext context{
+      .trace_id = {0x640cfd8d00000000, 7}, .span_id = 8, .sampling_priority = 1, .trace_tags = tags};
+  Injected out;
+  inject_into(out, context, "datadog", {.datadog_tags_bytes = 0});
+  EXPECT_FALSE(out.headers.has("x-datadog-tags"));
+  EXPECT_TRUE(out.headers.has("x-datadog-trace-id"));
+  EXPECT_EQ(tag(out.span_tags, "_dd.propagation_error"), "inject_max_size");
+
+  const auto extracted = extract_with(datadog_headers("_dd.p.dm=-4"), "datadog", {.datadog_tags_bytes = 0});
+  EXPECT_TRUE(extracted.trace_tags.empty());
+  EXPECT_EQ(tag(extracted.span_tags, "_dd.propagation_error"), "extract_max_size");
+}
+
+TEST(PropagationDatadog, TagsLimitZeroWithNothingToSendTagsNothing) {
+  OutgoingContext context{.trace_id = {0, 7}, .span_id = 8, .sampling_priority = 0};
+  Injected out;
+  inject_into(out, context, "datadog", {.datadog_tags_bytes = 0});
+  EXPECT_FALSE(out.headers.has("x-datadog-tags"));
+  EXPECT_TRUE(out.span_tags.empty());
+}

@@ -79,10 +79,11 @@ inline PropagationStyles styles(std::string_view text) {
   return parsed.styles;
 }
 
-inline ExtractedContext extract_with(const TestHeaders& headers, std::string_view style_text) {
+inline ExtractedContext extract_with(const TestHeaders& headers, std::string_view style_text,
+                                     const PropagationLimits& limits = {}) {
   const auto configured = styles(style_text);
   NoDefaultResource guard;
-  return extract(headers, configured, std::pmr::new_delete_resource());
+  return extract(headers, configured, std::pmr::new_delete_resource(), limits);
 }
 
 inline std::optional<std::string> tag(const std::pmr::vector<Tag>& tags, std::string_view key) {
@@ -98,10 +99,11 @@ struct Injected {
   std::pmr::vector<Tag> span_tags{&memory};
 };
 
-inline void inject_into(Injected& injected, const OutgoingContext& context, std::string_view style_text) {
+inline void inject_into(Injected& injected, const OutgoingContext& context, std::string_view style_text,
+                        const PropagationLimits& limits = {}) {
   const auto configured = styles(style_text);
   NoDefaultResource guard;
-  inject(context, configured, injected.headers, &injected.memory, &injected.span_tags);
+  inject(context, configured, injected.headers, &injected.memory, &injected.span_tags, limits);
 }
 
 }  // namespace propagation_test

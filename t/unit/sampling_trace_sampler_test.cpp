@@ -153,7 +153,7 @@ TEST(SamplingTraceSampler, RulesMatchOnEveryFieldAndTag) {
       R"([{"service": "web", "name": "nginx.request", "resource": "GET /api/*", "tags": {"team": "edge"},
            "sample_rate": 0}])");
   ASSERT_TRUE(parsed.ok()) << parsed.error;
-  TraceSampler sampler(SamplerConfig{parsed.rules, std::nullopt, 100});
+  TraceSampler sampler(SamplerConfig{parsed.rules, std::nullopt, 100, {}});
 
   const Meta edge[] = {{"team", "EDGE"}};
   const Meta core[] = {{"team", "core"}};
