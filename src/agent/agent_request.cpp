@@ -3,6 +3,7 @@
 #include "agent/agent_request.hpp"
 
 #include <charconv>
+#include <utility>
 
 namespace datadog::agent {
 namespace {
@@ -44,7 +45,7 @@ std::string host_header_for(const AgentEndpoint& endpoint) {
 }
 
 AgentRequestWriter::AgentRequestWriter(std::string_view host, std::string_view tracer_version,
-                                       std::string_view language_version) {
+                                       std::string_view language_version, const OriginHeaders& origin) {
   buffer_ = "PUT /v0.4/traces HTTP/1.1\r\nHost: ";
   append_header_value(buffer_, host);
   buffer_ +=
@@ -56,6 +57,15 @@ AgentRequestWriter::AgentRequestWriter(std::string_view host, std::string_view t
   buffer_ += "\r\nDatadog-Meta-Lang-Interpreter: nginx\r\nDatadog-Meta-Tracer-Version: ";
   append_header_value(buffer_, tracer_version);
   buffer_ += "\r\n";
+  for (const auto& [name, value] : {std::pair{"Datadog-Container-ID", origin.container_id},
+                                    std::pair{"Datadog-Entity-Id", origin.entity_id},
+                                    std::pair{"Datadog-External-Env", origin.external_env}}) {
+    if (value.empty()) continue;
+    buffer_ += name;
+    buffer_ += ": ";
+    append_header_value(buffer_, value);
+    buffer_ += "\r\n";
+  }
   fixed_size_ = buffer_.size();
   buffer_.reserve(fixed_size_ + 80);
 }

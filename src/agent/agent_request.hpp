@@ -19,13 +19,22 @@ std::string cpp_language_version();
 // unix sockets.
 std::string host_header_for(const AgentEndpoint& endpoint);
 
+// Origin-detection headers, as dd-trace-cpp sends them: each left out when
+// empty (see container_id.hpp).
+struct OriginHeaders {
+  std::string_view container_id = {};  // Datadog-Container-ID
+  std::string_view entity_id = {};     // Datadog-Entity-Id
+  std::string_view external_env = {};  // Datadog-External-Env (DD_EXTERNAL_ENV)
+};
+
 class AgentRequestWriter {
  public:
   // `host` is the Host header value (see host_header_for) and
   // `tracer_version` this module's version. Header values are reduced to
   // printable ASCII, so no configuration value can split a header.
   AgentRequestWriter(std::string_view host, std::string_view tracer_version,
-                     std::string_view language_version = cpp_language_version());
+                     std::string_view language_version = cpp_language_version(),
+                     const OriginHeaders& origin = {});
 
   // The complete request head (ending with the blank line) for a msgpack body
   // of `body_bytes` holding `trace_count` traces. The view stays valid until

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <vector>
 
+#include "module/container_origin.hpp"
 #include "module/main_conf.hpp"
 #include "module/str_view.hpp"
 #include "trace/span_encoder.hpp"
@@ -77,9 +78,7 @@ AgentExporter::AgentExporter(ngx_cycle_t* cycle, const MainConf& conf, trace::Tr
       conf_(conf),
       sampler_(sampler),
       addresses_(addresses_of(conf)),
-      session_(names_of(addresses_),
-               agent::AgentRequestWriter(to_string_view(conf.agent_host_header), module_version),
-               session_config(conf)) {
+      session_(names_of(addresses_), agent_request_writer(conf, module_version), session_config(conf)) {
   quiet_log_ = *cycle->log;
   quiet_log_.log_level = NGX_LOG_ERR;
   quiet_log_.writer = capture_error;

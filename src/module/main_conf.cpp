@@ -372,6 +372,7 @@ char* init_main_conf(ngx_conf_t* cf, void* conf_ptr) noexcept {
   conf->default_service = to_ngx_str(nonempty_environment_variable(cf, "DD_SERVICE").value_or("nginx"));
   conf->default_environment = to_ngx_str(nonempty_environment_variable(cf, "DD_ENV").value_or(""));
   conf->default_version = to_ngx_str(nonempty_environment_variable(cf, "DD_VERSION").value_or(""));
+  conf->external_env = to_ngx_str(nonempty_environment_variable(cf, "DD_EXTERNAL_ENV").value_or(""));
   trace::PropagationStyles both = conf->extract_styles;
   for (const auto style : conf->inject_styles) both.add(style);
   conf->propagation_header_names = HeaderNameSet::of(both);

@@ -70,6 +70,7 @@ struct MainConf {
   // datadog_obfuscation_query_string_regex, else DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP,
   // else the tracers' default: applied to the query of http.url.
   UrlObfuscation url_obfuscation;
+  ngx_str_t external_env{};  // DD_EXTERNAL_ENV: the agent's Datadog-External-Env header
 };
 
 char* set_propagation_styles(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;

@@ -24,6 +24,7 @@ struct ChildSpan {
   std::string_view name;
   std::string_view resource;
   std::string_view location;
+  std::string_view url;       // subrequests: http.url
   ChildSpan* next = nullptr;  // subrequests, in the order started
 };
 using LocationSpan = ChildSpan;

@@ -60,12 +60,56 @@ std::string_view status_text(ngx_pool_t* pool, ngx_uint_t status) noexcept {
   return {reinterpret_cast<const char*>(data), static_cast<std::size_t>(end - data)};
 }
 
-// The last upstream peer nginx talked to, as $upstream_addr would end.
+// $upstream_addr: every peer nginx tried, ", " between tries and " : "
+// between upstream groups (an internal redirect to another upstream). The
+// common single peer is returned as it is, without copying.
 std::string_view upstream_address(ngx_http_request_t* r) noexcept {
   if (r->upstream_states == nullptr || r->upstream_states->nelts == 0) return {};
-  auto* states = static_cast<ngx_http_upstream_state_t*>(r->upstream_states->elts);
-  const ngx_str_t* peer = states[r->upstream_states->nelts - 1].peer;
-  return peer != nullptr ? to_string_view(*peer) : std::string_view{};
+  const auto* states = static_cast<const ngx_http_upstream_state_t*>(r->upstream_states->elts);
+  const ngx_uint_t count = r->upstream_states->nelts;
+  if (count == 1) return states[0].peer != nullptr ? to_string_view(*states[0].peer) : std::string_view{};
+  std::size_t size = 0;
+  for (ngx_uint_t i = 0; i < count; ++i) size += states[i].peer != nullptr ? states[i].peer->len + 2 : 3;
+  auto* data = static_cast<u_char*>(ngx_pnalloc(r->pool, size));
+  if (data == nullptr) return {};
+  u_char* p = data;
+  // As nginx's own variable writes it (ngx_http_upstream_addr_variable).
+  for (ngx_uint_t i = 0;;) {
+    if (states[i].peer != nullptr) p = ngx_cpymem(p, states[i].peer->data, states[i].peer->len);
+    if (++i == count) break;
+    if (states[i].peer != nullptr) {
+      *p++ = ',';
+      *p++ = ' ';
+    } else {
+      *p++ = ' ';
+      *p++ = ':';
+      *p++ = ' ';
+      if (++i == count) break;
+    }
+  }
+  return {reinterpret_cast<const char*>(data), static_cast<std::size_t>(p - data)};
+}
+
+// The name of the upstream the request was proxied to, as nginx-datadog
+// reports it: an `upstream` block's name, or the host of a literal
+// proxy_pass address. Nothing when the address came from variables.
+std::string_view upstream_name(ngx_http_request_t* r) noexcept {
+  if (r->upstream == nullptr || r->upstream->upstream == nullptr) return {};
+  const ngx_str_t& host = r->upstream->upstream->host;
+  return host.data != nullptr ? to_string_view(host) : std::string_view{};
+}
+
+// $remote_addr:$remote_port, as nginx-datadog writes peer.address ("unix::"
+// on a unix socket, whose port is empty).
+std::string_view peer_address(ngx_http_request_t* r) noexcept {
+  const ngx_str_t& address = r->connection->addr_text;
+  const in_port_t port = ngx_inet_get_port(r->connection->sockaddr);
+  auto* data = static_cast<u_char*>(ngx_pnalloc(r->pool, address.len + 1 + NGX_INT_T_LEN));
+  if (data == nullptr) return {};
+  u_char* end = ngx_cpymem(data, address.data, address.len);
+  *end++ = ':';
+  if (port != 0) end = ngx_sprintf(end, "%ui", static_cast<ngx_uint_t>(port));
+  return {reinterpret_cast<const char*>(data), static_cast<std::size_t>(end - data)};
 }
 
 // $http_host, as the client wrote it (with its port). Without one (HTTP/1.0,
@@ -90,27 +134,24 @@ std::string_view request_host(ngx_http_request_t* r) noexcept {
   return to_string_view(address);
 }
 
-// component:nginx, span.kind:server, language:cpp as msgpack (fixstr
-// headers 0xa0 | length): what finish_request_span would otherwise encode
-// string by string for every request.
-constexpr std::string_view request_span_fixed_meta(
-    "\xa9"
-    "component\xa5nginx"
-    "\xa9span.kind\xa6server"
-    "\xa8language\xa3"
-    "cpp");
-
-constexpr std::size_t child_tag_count = 4;
+constexpr std::size_t child_tag_count = 8;
 
 // The record of a child span (a location or a subrequest); its tags go to
 // `tags`, which has room for child_tag_count entries.
+// `upstream` is the request's upstream.name, for the location that answered.
 void child_record(trace::SpanRecord& record, const ChildSpan& child, const trace::SpanRecord& request,
-                  std::int64_t now, bool error, Meta* tags, ngx_pool_t* pool) noexcept {
+                  std::int64_t now, bool error, Meta* tags, const Worker& worker, std::string_view upstream,
+                  ngx_pool_t* pool) noexcept {
   std::size_t n = 0;
   tags[n++] = Meta{"component", "nginx"};
   tags[n++] = Meta{"nginx.location", child.location};
   tags[n++] = Meta{"span.kind", "internal"};
+  // Tags dd-trace-cpp puts on every span of a trace, not just its root.
+  tags[n++] = Meta{"language", "cpp"};
+  tags[n++] = Meta{"runtime-id", worker.runtime_id()};
   if (child.status != 0) tags[n++] = Meta{"http.status_code", status_text(pool, child.status)};
+  if (!child.url.empty()) tags[n++] = Meta{"http.url", child.url};
+  if (!upstream.empty()) tags[n++] = Meta{"upstream.name", upstream};
   record = trace::SpanRecord{};
   record.service = request.service;
   record.name = child.name;
@@ -125,9 +166,29 @@ void child_record(trace::SpanRecord& record, const ChildSpan& child, const trace
       (child.end_monotonic_ns != 0 ? child.end_monotonic_ns : now) - child.start_monotonic_ns;
   record.error = error;
   record.meta = std::span<const Meta>(tags, n);
+  record.metrics = worker.child_span_metrics();
+}
+
+// $scheme://<host><path>[?<query>], its query obfuscated: the http.url of
+// request and subrequest spans.
+std::string_view build_url(ngx_http_request_t* r, std::string_view host, std::string_view path,
+                           std::string_view query) noexcept {
+#if (NGX_HTTP_SSL)
+  const std::string_view scheme = r->connection->ssl != nullptr ? "https" : "http";
+#else
+  const std::string_view scheme = "http";
+#endif
+  const auto& main = *static_cast<MainConf*>(ngx_http_get_module_main_conf(r, ngx_http_datadog_module));
+  const std::string_view url = query.empty() ? pool_join(r->pool, {scheme, "://", host, path})
+                                             : pool_join(r->pool, {scheme, "://", host, path, "?", query});
+  return obfuscate_url(r, main.url_obfuscation, url);
 }
 
 }  // namespace
+
+std::string_view span_url(ngx_http_request_t* r, std::string_view path, std::string_view query) noexcept {
+  return build_url(r, request_host(r), path, query);
+}
 
 void finish_request_span(ngx_http_request_t* r, RequestContext& ctx) noexcept {
   Worker* worker = Worker::get();
@@ -141,15 +202,10 @@ void finish_request_span(ngx_http_request_t* r, RequestContext& ctx) noexcept {
                                                        : 0;
   const std::string_view method = to_string_view(r->method_name);
   const std::string_view host = request_host(r);
-#if (NGX_HTTP_SSL)
-  const std::string_view scheme = r->connection->ssl != nullptr ? "https" : "http";
-#else
-  const std::string_view scheme = "http";
-#endif
 
   // Fixed tags, then the trace's propagated tags and this span's own.
   const auto& main = *static_cast<MainConf*>(ngx_http_get_module_main_conf(r, ngx_http_datadog_module));
-  const std::size_t capacity = 25 + (ctx.trace_tags != nullptr ? ctx.trace_tags->size() : 0) +
+  const std::size_t capacity = 29 + (ctx.trace_tags != nullptr ? ctx.trace_tags->size() : 0) +
                                (ctx.span_tags != nullptr ? ctx.span_tags->size() : 0) +
                                (conf->tags != nullptr ? conf->tags->nelts : 0) +
                                (main.environment_tags != nullptr ? main.environment_tags->nelts : 0);
@@ -159,7 +215,7 @@ void finish_request_span(ngx_http_request_t* r, RequestContext& ctx) noexcept {
   auto add = [&](std::string_view key, std::string_view value) {
     if (n < capacity) meta[n++] = Meta{key, value};
   };
-  // The three tags every request span has, pre-encoded, unless a datadog_tag
+  // The four tags every request span has, pre-encoded, unless a datadog_tag
   // or DD_TAGS entry could name one of them (the meta map must not repeat a
   // key, and the pre-encoded block is not searched).
   // Nor when a span sampling rule may match on tags: it sees only `meta`.
@@ -169,12 +225,12 @@ void finish_request_span(ngx_http_request_t* r, RequestContext& ctx) noexcept {
     add("component", "nginx");
     add("span.kind", "server");
     add("language", "cpp");
+    add("runtime-id", worker->runtime_id());
   }
   if (conf->environment.len != 0) add("env", to_string_view(conf->environment));
   if (conf->version.len != 0) add("version", to_string_view(conf->version));
   add("http.method", method);
-  add("http.url", obfuscate_url(r, main.url_obfuscation,
-                                pool_join(pool, {scheme, "://", host, to_string_view(r->unparsed_uri)})));
+  add("http.url", build_url(r, host, to_string_view(r->unparsed_uri), {}));
   add("http.host", host);
   if (r->headers_in.user_agent != nullptr)
     add("http.useragent", to_string_view(r->headers_in.user_agent->value));
@@ -182,10 +238,12 @@ void finish_request_span(ngx_http_request_t* r, RequestContext& ctx) noexcept {
   if (r->headers_out.status_line.len != 0)
     add("http.status_line", to_string_view(r->headers_out.status_line));
   add("network.client.ip", to_string_view(r->connection->addr_text));
-  add("peer.address", to_string_view(r->connection->addr_text));
+  add("peer.address", peer_address(r));
   add("nginx.worker_pid", worker->pid_text());
   add("nginx.location", to_string_view(core->name));
   if (const auto upstream = upstream_address(r); !upstream.empty()) add("upstream.address", upstream);
+  const std::string_view upstream = upstream_name(r);
+  if (!upstream.empty()) add("upstream.name", upstream);
   const bool error = status >= 500 && status < 600;
   if (error) {
     add("error.type", "http.server_error");
@@ -260,8 +318,8 @@ void finish_request_span(ngx_http_request_t* r, RequestContext& ctx) noexcept {
   span.duration_ns = now - ctx.start_monotonic_ns;
   span.error = error;
   if (fixed_tags) {
-    span.fixed_meta = request_span_fixed_meta;
-    span.fixed_meta_count = 3;
+    span.fixed_meta = worker->request_span_fixed_meta();
+    span.fixed_meta_count = Worker::request_span_fixed_meta_count;
   }
   span.meta = std::span<const Meta>(meta, n);
   span.metrics = std::span<const Metric>(metrics.data(), m);
@@ -283,11 +341,12 @@ void finish_request_span(ngx_http_request_t* r, RequestContext& ctx) noexcept {
     // The last location is the one that answered: it shares the request's error.
     const bool last = i + 1 == ctx.location_span_count;
     child_record(spans[index], ctx.location_spans[i], span, now, last && error,
-                 child_meta + child_tag_count * (index - 1), pool);
+                 child_meta + child_tag_count * (index - 1), *worker, last ? upstream : std::string_view{},
+                 pool);
   }
   for (const SubrequestSpan* sub = ctx.subrequest_spans; sub != nullptr; sub = sub->next, ++index) {
     child_record(spans[index], *sub, span, now, sub->status >= 500 && sub->status < 600,
-                 child_meta + child_tag_count * (index - 1), pool);
+                 child_meta + child_tag_count * (index - 1), *worker, {}, pool);
   }
   sample_single_spans(r, std::span(spans, count), ctx.sampling.priority, env, worker->span_sampler());
   worker->record_trace(std::span<const trace::SpanRecord>(spans, count));

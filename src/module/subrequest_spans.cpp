@@ -3,6 +3,7 @@
 #include "module/subrequest_spans.hpp"
 
 #include "module/request_context.hpp"
+#include "module/span_finisher.hpp"
 #include "module/str_view.hpp"
 #include "module/worker.hpp"
 
@@ -62,6 +63,9 @@ void start_subrequest_span(ngx_http_request_t* sr) noexcept {
   span->name = "nginx.subrequest";
   span->resource = {reinterpret_cast<const char*>(resource), resource_size};
   span->location = to_string_view(core->name);
+  // The subrequest's own URI and arguments ($request_uri would be the main
+  // request's).
+  span->url = span_url(sr, to_string_view(sr->uri), to_string_view(sr->args));
   SubrequestSpan** tail = &main->subrequest_spans;
   while (*tail != nullptr) tail = &(*tail)->next;
   *tail = span;

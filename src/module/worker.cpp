@@ -11,6 +11,7 @@
 #include "module/agent_exporter.hpp"
 #include "module/main_conf.hpp"
 #include "module/status.hpp"
+#include "trace/runtime_id.hpp"
 
 extern ngx_module_t ngx_http_datadog_module;
 
@@ -22,6 +23,19 @@ Worker::Worker(ngx_cycle_t* cycle, const MainConf& conf, const std::array<std::u
     : ids_(seed), sampler_(*conf.sampler_config), span_sampler_(conf.sampler_config->span_rules) {
   pid_length_ = static_cast<std::size_t>(ngx_sprintf(reinterpret_cast<u_char*>(pid_text_), "%P", ngx_pid) -
                                          reinterpret_cast<u_char*>(pid_text_));
+  const std::uint64_t high = ids_.next();
+  runtime_id_ = trace::uuid_v4_text(high, ids_.next());
+  // fixstr headers (0xa0 | length), but str8 (0xd9, length) for the 36
+  // characters of the UUID.
+  fixed_meta_ = std::string(
+                    "\xa9"
+                    "component\xa5nginx"
+                    "\xa9span.kind\xa6server"
+                    "\xa8language\xa3"
+                    "cpp"
+                    "\xaaruntime-id") +
+                '\xd9' + static_cast<char>(runtime_id_.size()) + std::string(runtime_id());
+  process_id_ = {"process_id", static_cast<double>(ngx_pid)};
   exporter_ = new AgentExporter(cycle, conf, sampler_);
   if (agent::StatusBoard* board = status_board(cycle)) {
     // Workers share a user, so kill() fails with ESRCH only for a gone pid.

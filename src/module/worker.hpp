@@ -3,7 +3,10 @@
 // connection to the agent, so nothing here is shared or locked.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <span>
+#include <string>
 #include <string_view>
 
 #include "agent/status_board.hpp"
@@ -31,6 +34,14 @@ class Worker {
   // This worker's counters in shared memory; null when every slot was taken.
   agent::StatusSlot* status_slot() noexcept { return status_slot_; }
   std::string_view pid_text() const noexcept { return {pid_text_, pid_length_}; }
+  // The `runtime-id` tag: a UUID drawn from this worker's id generator at start.
+  std::string_view runtime_id() const noexcept { return {runtime_id_.data(), runtime_id_.size()}; }
+  // The request span's tags that are the same for every span of this worker
+  // (component, span.kind, language, runtime-id), msgpack-encoded once.
+  std::string_view request_span_fixed_meta() const noexcept { return fixed_meta_; }
+  static constexpr std::size_t request_span_fixed_meta_count = 4;
+  // process_id, for child spans (the request span has its own metrics).
+  std::span<const trace::Metric> child_span_metrics() const noexcept { return {&process_id_, 1}; }
   // Encodes a finished trace into the batch bound for the agent.
   void record_trace(std::span<const trace::SpanRecord> spans) noexcept;
 
@@ -46,6 +57,9 @@ class Worker {
   agent::StatusSlot* status_slot_ = nullptr;
   char pid_text_[NGX_INT64_LEN]{};
   std::size_t pid_length_ = 0;
+  std::array<char, 36> runtime_id_{};
+  std::string fixed_meta_;
+  trace::Metric process_id_;
 };
 
 }  // namespace datadog::module

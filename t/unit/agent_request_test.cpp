@@ -61,3 +61,34 @@ TEST(AgentRequest, ConfiguredValuesCannotAddHeaderLines) {
   EXPECT_EQ(head.find("\nX-Other"), std::string_view::npos);
   EXPECT_NE(head.find("Host: evil__X-Injected:_1\r\n"), std::string_view::npos);
 }
+
+TEST(AgentRequest, OriginHeadersFollowTheTracerHeadersWhenKnown) {
+  AgentRequestWriter writer(
+      "localhost:8126", "0.1.0", "202002",
+      {.container_id = "abc123", .entity_id = "ci-abc123", .external_env = "it-false,cn-nginx"});
+  EXPECT_EQ(writer.head(5, 1),
+            "PUT /v0.4/traces HTTP/1.1\r\n"
+            "Host: localhost:8126\r\n"
+            "Connection: keep-alive\r\n"
+            "Content-Type: application/msgpack\r\n"
+            "Datadog-Meta-Lang: cpp\r\n"
+            "Datadog-Meta-Lang-Version: 202002\r\n"
+            "Datadog-Meta-Lang-Interpreter: nginx\r\n"
+            "Datadog-Meta-Tracer-Version: 0.1.0\r\n"
+            "Datadog-Container-ID: abc123\r\n"
+            "Datadog-Entity-Id: ci-abc123\r\n"
+            "Datadog-External-Env: it-false,cn-nginx\r\n"
+            "Content-Length: 5\r\n"
+            "X-Datadog-Trace-Count: 1\r\n"
+            "\r\n");
+}
+
+TEST(AgentRequest, OnlyTheOriginHeadersThatHaveAValueAreSent) {
+  AgentRequestWriter writer("h", "v", "202002", {.entity_id = "in-4242"});
+  const auto head = writer.head(1, 1);
+  EXPECT_NE(head.find("\r\nDatadog-Entity-Id: in-4242\r\n"), std::string_view::npos);
+  EXPECT_EQ(head.find("Datadog-Container-ID"), std::string_view::npos);
+  EXPECT_EQ(head.find("Datadog-External-Env"), std::string_view::npos);
+  AgentRequestWriter evil("h", "v", "202002", {.external_env = "a\r\nX-Injected: 1"});
+  EXPECT_EQ(evil.head(1, 1).find("X-Injected: 1\r\n"), std::string_view::npos);
+}
